@@ -1,0 +1,17 @@
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: {
+    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  },
+  // ESM-only dependencies (e.g. PGlite) are loaded through dynamic import; let Node handle them.
+  transformIgnorePatterns: ['/node_modules/'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
+  testTimeout: 60_000,
+  // Two cores on CI; CDK synth and PGlite are memory-hungry, so keep workers modest.
+  maxWorkers: 2,
+};
