@@ -1,0 +1,7 @@
+import { migration0001 } from './0001_initial';
+import type { Migration } from './types';
+
+export type { Migration } from './types';
+
+/** Every migration, in the order they apply. Append only. */
+export const MIGRATIONS: readonly Migration[] = [migration0001];

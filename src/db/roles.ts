@@ -1,0 +1,90 @@
+import type { Database, Queryable } from './database';
+
+/**
+ * Login roles for the two kinds of client, run at deploy time by the master user after the
+ * migrations (again on every deploy, so grants follow new tables). Idempotent and converging:
+ * table privileges are revoked and granted afresh, so a grant removed here is removed there too.
+ *
+ * - untxt_api: every Lambda in the VPC (API handlers, intake, sweeper, DLQ consumer).
+ * - untxt_worker: the GPU worker. It never sees users, sessions, or original file names.
+ *
+ * Nobody gets UPDATE/DELETE on audit_events (the trigger refuses them as well), nor anything on
+ * schema_migrations. No passwords: in AWS both log in with IAM tokens (`rds_iam`).
+ */
+
+export const API_ROLE = 'untxt_api';
+export const WORKER_ROLE = 'untxt_worker';
+
+type Grants = Readonly<Record<string, readonly string[]>>;
+
+/** Table → privileges. Column lists in parentheses are column-level grants. */
+const API_GRANTS: Grants = {
+  users: ['SELECT', 'INSERT', 'UPDATE'],
+  sessions: ['SELECT', 'INSERT', 'UPDATE'],
+  files: ['SELECT', 'INSERT', 'UPDATE (original_name)'],
+  tasks: ['SELECT', 'INSERT', 'UPDATE'],
+  // UPDATE of text only: deletion erases it; results are written by the worker.
+  results: ['SELECT', 'UPDATE (text)'],
+  task_history: ['SELECT', 'INSERT'],
+  audit_events: ['INSERT'],
+};
+
+const WORKER_GRANTS: Grants = {
+  // Everything but the original name, which can itself be protected health information.
+  files: ['SELECT (id, owner_id, content_type, size, sha256, s3_key, created_at)'],
+  tasks: ['SELECT', 'UPDATE'],
+  results: ['SELECT', 'INSERT'],
+  task_history: ['SELECT', 'INSERT'],
+  audit_events: ['INSERT'],
+};
+
+const ROLES_LOCK_KEY = 7_347_101_002;
+
+const SEQUENCES = ['task_history_id_seq', 'audit_events_id_seq'] as const;
+
+function grantStatements(role: string, grants: Grants): string[] {
+  return Object.entries(grants).flatMap(([table, privileges]) =>
+    privileges.map((p) => `GRANT ${p} ON TABLE ${table} TO ${role}`),
+  );
+}
+
+async function ensureRole(tx: Queryable, role: string): Promise<void> {
+  // NOLOGIN first: the role must not be able to log in before its grants are in place.
+  // The exception block makes two concurrent deploys safe (CREATE ROLE has no IF NOT EXISTS).
+  await tx.query(`DO $$
+    BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${role}') THEN
+        CREATE ROLE ${role} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+      END IF;
+    EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+    END $$`);
+}
+
+export async function provisionLoginRoles(db: Database, opts: { iamAuth: boolean }): Promise<void> {
+  const roles: Array<[string, Grants]> = [
+    [API_ROLE, API_GRANTS],
+    [WORKER_ROLE, WORKER_GRANTS],
+  ];
+  // Role names are constants above, never input, so interpolating them is safe.
+  for (const [role] of roles) await db.transaction((tx) => ensureRole(tx, role));
+
+  await db.transaction(async (tx) => {
+    // Concurrent GRANTs on one object can fail with "tuple concurrently updated": queue instead.
+    await tx.query('SELECT pg_advisory_xact_lock($1::bigint)', [ROLES_LOCK_KEY]);
+    const { rows } = await tx.query<{ db: string }>('SELECT current_database() AS db');
+    const database = rows[0]!.db.replace(/"/g, '""');
+    for (const [role, grants] of roles) {
+      const statements = [
+        `REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ${role}`,
+        `REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM ${role}`,
+        `GRANT CONNECT ON DATABASE "${database}" TO ${role}`,
+        `GRANT USAGE ON SCHEMA public TO ${role}`,
+        ...grantStatements(role, grants),
+        ...SEQUENCES.map((s) => `GRANT USAGE ON SEQUENCE ${s} TO ${role}`),
+      ];
+      for (const sql of statements) await tx.query(sql);
+      if (opts.iamAuth) await tx.query(`GRANT rds_iam TO ${role}`);
+      await tx.query(`ALTER ROLE ${role} LOGIN`);
+    }
+  });
+}

@@ -1,0 +1,173 @@
+/**
+ * Task lifecycle and the records the data layer hands out. Pure: no I/O, no SQL.
+ *
+ * The database enforces the same rules (CHECK constraints and `UPDATE … WHERE status = $from`);
+ * this module lets callers reason about them without a round trip and keeps the two in one place.
+ */
+
+export const TASK_STATUSES = [
+  'awaiting_upload',
+  'queued',
+  'processing',
+  'completed',
+  'failed',
+  'deleted',
+] as const;
+
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'deleted'];
+
+/** Forward-only moves. `deleted` is reachable from every non-deleted state (see DESIGN "Deletion"). */
+const NEXT: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
+  awaiting_upload: ['queued', 'failed', 'deleted'],
+  queued: ['processing', 'failed', 'deleted'],
+  processing: ['completed', 'failed', 'deleted'],
+  completed: ['deleted'],
+  failed: ['deleted'],
+  deleted: [],
+};
+
+export function isTaskStatus(value: unknown): value is TaskStatus {
+  return typeof value === 'string' && (TASK_STATUSES as readonly string[]).includes(value);
+}
+
+/** Terminal: no worker will ever act on it again. `completed`/`failed` may still be deleted. */
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export function allowedTransitions(from: TaskStatus): readonly TaskStatus[] {
+  return NEXT[from];
+}
+
+export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly from: TaskStatus,
+    readonly to: TaskStatus,
+    reason = 'transitions only move forward',
+  ) {
+    super(`task transition ${from} → ${to} is not allowed: ${reason}`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+export function assertTransition(from: TaskStatus, to: TaskStatus): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
+}
+
+/** Machine-readable failure codes; the column accepts any snake_case code, these are the known ones. */
+export const TASK_ERROR_CODES = [
+  'upload_expired',
+  'invalid_file',
+  'unsupported_type',
+  'too_many_pages',
+  'file_too_large',
+  'checksum_mismatch',
+  'encrypted_pdf',
+  'attempts_exhausted',
+  'processing_error',
+] as const;
+export type KnownTaskErrorCode = (typeof TASK_ERROR_CODES)[number];
+
+export type UserRole = 'user' | 'admin';
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  passwordHash: string;
+  role: UserRole;
+  /** Only admins enrol; the caller stores it encrypted if it wants envelope encryption. */
+  totpSecret: string | null;
+  disabledAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  /** Every token descending from one login shares a family; reuse of a rotated token revokes it. */
+  familyId: string;
+  tokenHash: string;
+  parentId: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  rotatedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export interface FileRecord {
+  id: string;
+  ownerId: string;
+  /** Null once the task is deleted: a file name can itself be protected health information. */
+  originalName: string | null;
+  contentType: string;
+  size: number;
+  /** Lower-case hex. */
+  sha256: string;
+  s3Key: string;
+  createdAt: Date;
+}
+
+export interface TaskRecord {
+  id: string;
+  ownerId: string;
+  fileId: string;
+  status: TaskStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  pageCount: number | null;
+  pagesDone: number;
+  attempts: number;
+  maxAttempts: number;
+  leaseUntil: Date | null;
+  /** Fencing token of the current claim; null when nobody holds the task. */
+  leaseToken: string | null;
+  /** `results/{userId}/{yyyy-mm}/{taskId}/`: fixed at creation so every attempt writes beside the last. */
+  resultsPrefix: string;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export interface ResultRecord {
+  id: string;
+  taskId: string;
+  htmlKey: string;
+  textKey: string;
+  jsonKey: string;
+  /** Null once the task is deleted. */
+  text: string | null;
+  /** 0..1, mean over pages. */
+  confidence: number | null;
+  wordCount: number;
+  pageCount: number;
+  processingMs: number;
+  model: string;
+  createdAt: Date;
+}
+
+export interface TaskHistoryRecord {
+  /** The event `seq`: increases with every transition, across all tasks. */
+  id: number;
+  taskId: string;
+  fromStatus: TaskStatus | null;
+  toStatus: TaskStatus;
+  errorCode: string | null;
+  at: Date;
+}
+
+export interface AuditEventRecord {
+  id: number;
+  actorUserId: string | null;
+  action: string;
+  taskId: string | null;
+  sourceIp: string | null;
+  requestId: string | null;
+  at: Date;
+}
