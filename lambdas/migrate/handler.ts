@@ -1,0 +1,25 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { runMigrations } from '../../src/db/migrate';
+import { createPgDatabase } from '../../src/db/pg-database';
+import { provisionLoginRoles } from '../../src/db/roles';
+import { migrate, settingsFromEnv, type MigrateResult } from './migrate-core';
+
+const secrets = new SecretsManagerClient({});
+
+const log = (message: string, detail?: Record<string, unknown>): void => {
+  console.info(JSON.stringify({ message, ...detail }));
+};
+
+/**
+ * Invoked by the deploy-time trigger after the cluster exists (and again whenever this function
+ * changes, which is whenever a migration is added). A thrown error fails the deployment.
+ */
+export async function handler(): Promise<MigrateResult> {
+  return migrate(settingsFromEnv(process.env), {
+    secrets,
+    openDatabase: createPgDatabase,
+    runMigrations: (db) => runMigrations(db),
+    provisionLoginRoles,
+    log,
+  });
+}

@@ -1,0 +1,42 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface ConnectionsTableProps {
+  readonly key: kms.IKey;
+}
+
+/**
+ * WebSocket connections: one item per connection (partition key `connectionId`), found per user
+ * through the `byUserId` index, removed by TTL near API Gateway's two-hour connection limit.
+ */
+export class ConnectionsTable extends Construct {
+  readonly table: dynamodb.ITable;
+  readonly partitionKey = 'connectionId';
+  readonly userIndexName = 'byUserId';
+  readonly userIdAttribute = 'userId';
+  /** Epoch seconds after which DynamoDB deletes the item. */
+  readonly ttlAttribute = 'expiresAt';
+
+  constructor(scope: Construct, id: string, props: ConnectionsTableProps) {
+    super(scope, id);
+    const table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: this.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: props.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: this.ttlAttribute,
+      // Connection ids expire within hours and hold no user content: nothing worth keeping.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: this.userIndexName,
+      partitionKey: { name: this.userIdAttribute, type: dynamodb.AttributeType.STRING },
+      // The notifier needs only the connection ids of a user.
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
+    this.table = table;
+  }
+}

@@ -1,0 +1,65 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface KeysProps {
+  /** Keys must outlive the data they protect: retain them whenever the data is retained. */
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The customer-managed keys. Three keys, each with automatic yearly rotation:
+ * - `data`: documents bucket, Aurora storage and master secret, DynamoDB tables.
+ * - `queues`: SQS. Separate because S3 must use the queue key to deliver notifications, and one
+ *   key for bucket and queue forms a dependency cycle (key policy → bucket → key).
+ * - `logs`: CloudWatch log groups. Separate so that granting the CloudWatch Logs service use of a
+ *   key never lets it decrypt documents.
+ */
+export class Keys extends Construct {
+  readonly data: kms.IKey;
+  readonly queues: kms.IKey;
+  readonly logs: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: KeysProps) {
+    super(scope, id);
+    this.data = this.newKey('Data', 'untxt documents, database, secrets and tables', props.removalPolicy);
+    this.queues = this.newKey('Queues', 'untxt SQS queues', props.removalPolicy);
+    const logsKey = this.newKey('Logs', 'untxt CloudWatch log groups', props.removalPolicy);
+    allowCloudWatchLogs(logsKey);
+    this.logs = logsKey;
+  }
+
+  private newKey(id: string, description: string, removalPolicy: RemovalPolicy): kms.Key {
+    return new kms.Key(this, id, {
+      description,
+      enableKeyRotation: true,
+      // The longest window: a scheduled deletion of a key that still protects data can be cancelled.
+      pendingWindow: Duration.days(30),
+      removalPolicy,
+    });
+  }
+}
+
+/** CloudWatch Logs encrypts with a customer key only when the key policy lets the regional service in. */
+function allowCloudWatchLogs(key: kms.Key): void {
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchLogsForThisAccountsLogGroups',
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: {
+          'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+      },
+    }),
+  );
+}

@@ -1,0 +1,73 @@
+import * as path from 'node:path';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as triggers from 'aws-cdk-lib/triggers';
+import { Construct } from 'constructs';
+import type { Database } from './database';
+import type { Network } from './network';
+import { createNodeFunction } from './node-function';
+
+export interface DatabaseMigrationsProps {
+  readonly network: Network;
+  readonly database: Database;
+  readonly logKey: kms.IKey;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+const MIGRATION_TIMEOUT = Duration.minutes(5);
+
+/**
+ * Runs the migrations and provisions the IAM login roles during every deployment that changes
+ * the migration function (new migrations change its bundle), after the cluster and the Secrets
+ * Manager endpoint exist. It is the only code that uses the master secret.
+ */
+export class DatabaseMigrations extends Construct {
+  readonly function: NodejsFunction;
+  readonly trigger: triggers.Trigger;
+
+  constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
+    super(scope, id);
+    const { network, database } = props;
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: network.vpc,
+      description: 'Migration trigger: PostgreSQL and the VPC endpoints only',
+      allowAllOutbound: false,
+    });
+    this.function = createNodeFunction(this, 'Function', {
+      entry: path.join(__dirname, '..', 'lambdas', 'migrate', 'handler.ts'),
+      description: 'Applies database migrations and provisions the IAM login roles (deploy-time trigger)',
+      timeout: MIGRATION_TIMEOUT,
+      memorySize: 512,
+      // One migration run at a time; the migrations' advisory lock is the second line.
+      reservedConcurrentExecutions: 1,
+      vpc: network.vpc,
+      vpcSubnets: network.subnets,
+      securityGroups: [securityGroup],
+      environment: {
+        MASTER_SECRET_ARN: database.masterSecret.secretArn,
+        DB_HOST: database.hostname,
+        DB_PORT: String(database.port),
+        DB_NAME: database.databaseName,
+        // Node 20+ Lambda runtimes do not load the Amazon CA bundle (which holds the RDS CAs) unless asked.
+        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+      },
+      logKey: props.logKey,
+      logRetentionDays: props.logRetentionDays,
+      logRemovalPolicy: props.logRemovalPolicy,
+    });
+    database.masterSecret.grantRead(this.function);
+    database.allowConnectionsFrom(this.function);
+    network.allowEndpointAccessFrom(this.function);
+
+    this.trigger = new triggers.Trigger(this, 'Trigger', {
+      handler: this.function,
+      timeout: MIGRATION_TIMEOUT,
+      executeOnHandlerChange: true,
+      // The whole database construct: cluster, writer, and the security group rules that let this function in.
+      executeAfter: [database, securityGroup, network.interfaceEndpoints.SecretsManager],
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { UPLOADS_PREFIX } from './storage';
+
+/** DESIGN "Intake": the intake function's timeout. */
+export const INTAKE_FUNCTION_TIMEOUT = Duration.seconds(120);
+
+/**
+ * A job message stays hidden this long after a receive. The worker extends it with heartbeats
+ * while it holds the task's lease, so this only bounds how long a job waits after a worker dies
+ * without releasing it (the lease expiring lets the next claim take over).
+ */
+export const JOBS_VISIBILITY_TIMEOUT = Duration.minutes(5);
+
+export interface PipelineQueuesProps {
+  readonly key: kms.IKey;
+  /** ObjectCreated events under uploads/ of this bucket go to the intake queue. */
+  readonly uploadsBucket: s3.IBucket;
+  readonly intakeMaxReceiveCount: number;
+  readonly jobsMaxReceiveCount: number;
+  readonly retentionDays: number;
+  readonly deadLetterRetentionDays: number;
+}
+
+/**
+ * The intake queue (S3 upload notifications → intake function) and the jobs queue (intake → GPU
+ * worker), each with a dead-letter queue, all encrypted with the queue key and TLS-only.
+ */
+export class PipelineQueues extends Construct {
+  readonly intake: sqs.IQueue;
+  readonly intakeDeadLetter: sqs.IQueue;
+  readonly jobs: sqs.IQueue;
+  readonly jobsDeadLetter: sqs.IQueue;
+
+  constructor(scope: Construct, id: string, props: PipelineQueuesProps) {
+    super(scope, id);
+    this.intakeDeadLetter = this.newQueue('IntakeDeadLetter', props, { retentionPeriod: Duration.days(props.deadLetterRetentionDays) });
+    this.intake = this.newQueue('Intake', props, {
+      retentionPeriod: Duration.days(props.retentionDays),
+      // AWS's guidance for a Lambda event source: at least six times the function's timeout, so
+      // retries of a throttled batch do not make the message visible again while it is being handled.
+      visibilityTimeout: Duration.seconds(INTAKE_FUNCTION_TIMEOUT.toSeconds() * 6),
+      deadLetterQueue: { queue: this.intakeDeadLetter, maxReceiveCount: props.intakeMaxReceiveCount },
+    });
+    this.jobsDeadLetter = this.newQueue('JobsDeadLetter', props, { retentionPeriod: Duration.days(props.deadLetterRetentionDays) });
+    this.jobs = this.newQueue('Jobs', props, {
+      retentionPeriod: Duration.days(props.retentionDays),
+      visibilityTimeout: JOBS_VISIBILITY_TIMEOUT,
+      receiveMessageWaitTime: Duration.seconds(20),
+      deadLetterQueue: { queue: this.jobsDeadLetter, maxReceiveCount: props.jobsMaxReceiveCount },
+    });
+    props.uploadsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.intake), {
+      prefix: UPLOADS_PREFIX,
+    });
+  }
+
+  private newQueue(id: string, props: PipelineQueuesProps, queueProps: sqs.QueueProps): sqs.Queue {
+    return new sqs.Queue(this, id, {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      // Reuse a data key for 5 minutes (the default) to keep KMS calls, and their cost, bounded.
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+      ...queueProps,
+    });
+  }
+}

@@ -1,0 +1,94 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { UntxtConfig } from './config';
+import { ConnectionsTable } from './connections-table';
+import { Database } from './database';
+import { TaskEvents } from './event-bus';
+import { Keys } from './keys';
+import { DatabaseMigrations } from './migrations';
+import { Network } from './network';
+import { PipelineQueues } from './queues';
+import { databaseRemovalPolicyFor, removalPolicyFor } from './removal';
+import { DocumentStorage } from './storage';
+
+export interface UntxtStackProps extends StackProps {
+  readonly config: UntxtConfig;
+}
+
+/**
+ * The whole service in one stack, one construct per concern. Environment-agnostic on purpose:
+ * no account or region, no look-ups, so `cdk synth` runs offline and without credentials.
+ */
+export class UntxtStack extends Stack {
+  readonly keys: Keys;
+  readonly network: Network;
+  readonly storage: DocumentStorage;
+  readonly queues: PipelineQueues;
+  readonly events: TaskEvents;
+  readonly database: Database;
+  readonly migrations: DatabaseMigrations;
+  readonly connections: ConnectionsTable;
+
+  constructor(scope: Construct, id: string, props: UntxtStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const retainData = removalPolicyFor(config.dataRemovalPolicy);
+    const logs = { logRetentionDays: config.logRetentionDays, logRemovalPolicy: retainData };
+
+    this.keys = new Keys(this, 'Keys', { removalPolicy: retainData });
+    this.network = new Network(this, 'Network', { logKey: this.keys.logs, ...logs });
+    this.storage = new DocumentStorage(this, 'Storage', {
+      dataKey: this.keys.data,
+      removalPolicy: retainData,
+      uploadExpiryDays: config.uploadExpiryDays,
+      resultExpiryDays: config.resultExpiryDays,
+      accessLogExpiryDays: config.accessLogExpiryDays,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+    });
+    this.queues = new PipelineQueues(this, 'Queues', {
+      key: this.keys.queues,
+      uploadsBucket: this.storage.bucket,
+      intakeMaxReceiveCount: config.intakeMaxReceiveCount,
+      jobsMaxReceiveCount: config.jobsMaxReceiveCount,
+      retentionDays: config.queueRetentionDays,
+      deadLetterRetentionDays: config.deadLetterRetentionDays,
+    });
+    this.events = new TaskEvents(this, 'Events', { archiveRetentionDays: config.eventArchiveRetentionDays });
+    this.database = new Database(this, 'Database', {
+      vpc: this.network.vpc,
+      subnets: this.network.subnets,
+      dataKey: this.keys.data,
+      logKey: this.keys.logs,
+      logRetentionDays: config.logRetentionDays,
+      minCapacity: config.databaseMinCapacity,
+      maxCapacity: config.databaseMaxCapacity,
+      backupRetentionDays: config.backupRetentionDays,
+      deletionProtection: config.deletionProtection,
+      removalPolicy: databaseRemovalPolicyFor(config.dataRemovalPolicy),
+      logRemovalPolicy: retainData,
+    });
+    this.migrations = new DatabaseMigrations(this, 'Migrations', {
+      network: this.network,
+      database: this.database,
+      logKey: this.keys.logs,
+      ...logs,
+    });
+    this.connections = new ConnectionsTable(this, 'Connections', { key: this.keys.data });
+    this.addOutputs();
+  }
+
+  private addOutputs(): void {
+    const outputs: Record<string, { value: string; description: string }> = {
+      DocumentsBucketName: { value: this.storage.bucket.bucketName, description: 'Bucket for uploads/ and results/' },
+      EventBusName: { value: this.events.bus.eventBusName, description: 'EventBridge bus for task status events' },
+      IntakeQueueUrl: { value: this.queues.intake.queueUrl, description: 'S3 upload notifications for the intake function' },
+      IntakeDeadLetterQueueUrl: { value: this.queues.intakeDeadLetter.queueUrl, description: 'Intake messages that failed every attempt' },
+      JobsQueueUrl: { value: this.queues.jobs.queueUrl, description: 'OCR jobs for the GPU worker' },
+      JobsDeadLetterQueueUrl: { value: this.queues.jobsDeadLetter.queueUrl, description: 'Jobs that failed every attempt' },
+      DatabaseEndpoint: { value: this.database.hostname, description: 'Aurora PostgreSQL writer endpoint (TLS, IAM auth)' },
+      DatabaseSecretArn: { value: this.database.masterSecret.secretArn, description: 'RDS-managed master secret (operators only)' },
+      ConnectionsTableName: { value: this.connections.table.tableName, description: 'WebSocket connections table' },
+    };
+    for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
+  }
+}
