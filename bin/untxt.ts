@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, HIPAASecurityChecks, ServerlessChecks } from 'cdk-nag';
 import { loadConfig } from '../lib/config';
 import { UntxtStack } from '../lib/untxt-stack';
 
@@ -10,4 +11,6 @@ new UntxtStack(app, 'Untxt', {
   config,
   description: 'untxt: serverless OCR (documents, pipeline, database, events)',
 });
+// Synthesis fails on any finding that is not acknowledged next to the construct it concerns.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new HIPAASecurityChecks(app), new ServerlessChecks(app));
 app.synth();

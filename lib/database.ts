@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -94,15 +94,32 @@ export class Database extends Construct {
       removalPolicy: props.removalPolicy,
     });
     this.cluster.node.addDependency(logGroup);
+    this.acknowledgeFindings(props);
     if (!this.cluster.secret) throw new Error('RDS-managed master secret missing');
     this.masterSecret = this.cluster.secret;
     this.hostname = this.cluster.clusterEndpoint.hostname;
   }
 
+  private acknowledgeFindings(props: DatabaseProps): void {
+    const monitoringRole = this.cluster.node.tryFindChild('MonitoringRole');
+    if (monitoringRole) {
+      Validations.of(monitoringRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+        reason:
+          'The AWS managed service-role policy for Enhanced Monitoring: it only lets RDS publish OS metrics to the RDSOSMetrics log group, and AWS keeps it in step with the service.',
+      });
+    }
+    Validations.of(this.cluster).acknowledge({
+      id: 'HIPAA.Security-RDSInBackupPlan',
+      reason: `Aurora's continuous automated backups (point-in-time restore over ${props.backupRetentionDays} days, configurable up to 35) are the recovery mechanism, with deletion protection configurable and a final snapshot or retention on stack deletion.`,
+    });
+  }
+
   /** Opens 5432 from the given resources' security groups (and their egress to the cluster). */
   allowConnectionsFrom(...resources: ec2.IConnectable[]): void {
     for (const resource of resources) {
-      this.cluster.connections.allowDefaultPortFrom(resource, 'PostgreSQL from an allowed function');
+      // The literal port, not the cluster's endpoint-port token, so the rule is checkable at synth.
+      this.cluster.connections.allowFrom(resource, ec2.Port.tcp(DATABASE_PORT), 'PostgreSQL from an allowed function');
     }
   }
 

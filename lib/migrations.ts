@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -18,6 +18,9 @@ export interface DatabaseMigrationsProps {
 }
 
 const MIGRATION_TIMEOUT = Duration.minutes(5);
+
+const INVOKED_SYNCHRONOUSLY =
+  'Invoked synchronously (RequestResponse) by the deploy-time trigger: a failure fails the deployment and is reported by CloudFormation; a dead-letter queue only ever receives failed asynchronous invocations.';
 
 /**
  * Runs the migrations and provisions the IAM login roles during every deployment that changes
@@ -58,6 +61,18 @@ export class DatabaseMigrations extends Construct {
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
     });
+    Validations.of(this.function).acknowledge(
+      {
+        id: 'HIPAA.Security-LambdaDLQ',
+        reason: INVOKED_SYNCHRONOUSLY,
+      },
+      { id: 'Serverless-LambdaDLQ', reason: INVOKED_SYNCHRONOUSLY },
+      {
+        id: 'Serverless-LambdaTracing',
+        reason:
+          'Runs once per deployment as a single synchronous call with no downstream fan-out; its JSON logs record each step, and tracing would need an X-Ray endpoint in the VPC for nothing more.',
+      },
+    );
     database.masterSecret.grantRead(this.function);
     database.allowConnectionsFrom(this.function);
     network.allowEndpointAccessFrom(this.function);
