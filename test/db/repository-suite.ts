@@ -330,7 +330,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         expect(afterExpiry.claimed && afterExpiry.leaseToken).not.toBe(first.leaseToken);
       });
 
-      it('stops claiming once the attempts are used up', async () => {
+      it('stops claiming once the attempts are used up, so the task can be failed', async () => {
         // Prepare
         const user = await newUser(db);
         const task = await queuedTask(db, user.id, { maxAttempts: 2 });
@@ -341,9 +341,11 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         }
         // Act
         const third = await claimTask(db, { taskId: task.id, leaseSeconds: 60 });
+        const failed = await transitionTask(db, { taskId: task.id, from: 'processing', to: 'failed', errorCode: 'attempts_exhausted' });
         // Assess
         expect(third).toEqual({ claimed: false, reason: 'exhausted' });
-        expect((await findTaskById(db, task.id))?.attempts).toBe(2);
+        expect(failed.task).toMatchObject({ status: 'failed', attempts: 2, leaseUntil: null, leaseToken: null });
+        expect(await claimTask(db, { taskId: task.id, leaseSeconds: 60 })).toEqual({ claimed: false, reason: 'terminal' });
       });
 
       it('gives the lease back on a clean release without counting the attempt', async () => {
