@@ -68,10 +68,16 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
     if (refusal) return refusal;
     const store = stores.get(target.bucket);
     if (!store) return { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' };
-    return method === 'PUT' ? put(store, target.key, req, res) : get(store, target.key, target.query, req, res);
+    return method === 'PUT' ? put(store, target.key, target.query, req, res) : get(store, target.key, target.query, req, res);
   }
 
-  async function put(store: LocalObjectStore, key: string, req: IncomingMessage, res: ServerResponse): Promise<S3Error | null> {
+  async function put(
+    store: LocalObjectStore,
+    key: string,
+    query: Record<string, string>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<S3Error | null> {
     const declared = req.headers['content-length'];
     if (declared === undefined) return { status: 411, code: 'MissingContentLength', message: 'You must provide the Content-Length HTTP header.' };
     const size = Number(declared);
@@ -82,7 +88,7 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
     if (checksum !== undefined && (typeof checksum !== 'string' || !SHA256_BASE64.test(checksum))) {
       return { status: 400, code: 'InvalidRequest', message: `Value for ${SHA256_HEADER} header is invalid.` };
     }
-    if (unsupportedChecksum(req)) {
+    if (unsupportedChecksum(req, query)) {
       return { status: 400, code: 'InvalidRequest', message: 'Only the SHA256 checksum algorithm is supported by this store.' };
     }
     try {
@@ -203,10 +209,12 @@ function parseRangeHeader(value: string | undefined, size: number): ByteRange | 
   return { start: Number(match[1]), end: match[2] === '' ? undefined : Number(match[2]) };
 }
 
-function unsupportedChecksum(req: IncomingMessage): boolean {
-  const names = [...Object.keys(req.headers), ...new URL(req.url ?? '/', 'http://x').searchParams.keys()].map((n) => n.toLowerCase());
-  return names.some((name) => name.startsWith('x-amz-checksum-') && name !== SHA256_HEADER && name !== 'x-amz-checksum-mode')
-    || names.includes('x-amz-sdk-checksum-algorithm') && req.headers['x-amz-sdk-checksum-algorithm'] !== 'SHA256';
+/** A CRC32 (say) that an SDK with default settings adds would go unchecked here: refuse it instead. */
+function unsupportedChecksum(req: IncomingMessage, query: Record<string, string>): boolean {
+  const names = [...Object.keys(req.headers), ...Object.keys(query)].map((name) => name.toLowerCase());
+  const otherChecksum = names.some((name) => name.startsWith('x-amz-checksum-') && name !== SHA256_HEADER && name !== 'x-amz-checksum-mode');
+  const algorithm = headerValue(req.headers['x-amz-sdk-checksum-algorithm']);
+  return otherChecksum || (algorithm !== null && algorithm.toUpperCase() !== 'SHA256');
 }
 
 function writeRefusal(code: ObjectWriteError['code']): S3Error {

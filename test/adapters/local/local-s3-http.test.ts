@@ -253,6 +253,25 @@ describe('the local object store over HTTP', () => {
     expect(s3Code(response.text)).toBe('InvalidAccessKeyId');
   });
 
+  it('refuses a URL carrying a checksum it would not verify, such as the CRC32 an SDK adds by default', async () => {
+    // Prepare
+    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const defaultClient = new S3Client({ endpoint, forcePathStyle: true, region: LOCAL_REGION, credentials });
+    const url = await getSignedUrl(defaultClient, new PutObjectCommand({ Bucket: BUCKET, Key: 'uploads/crc', ContentType: 'text/plain' }), {
+      expiresIn: 60,
+    });
+
+    // Act
+    const response = await upload(url, { 'Content-Type': 'text/plain' }, Buffer.from('hello'));
+
+    // Assess
+    expect(url).toMatch(/x-amz-checksum-crc32=/i);
+    expect(response.status).toBe(400);
+    expect(s3Code(response.text)).toBe('InvalidRequest');
+    expect(await store.getAttributes('uploads/crc')).toBeNull();
+  });
+
   it('serves a presigned GET with the signed response headers, and byte ranges of it', async () => {
     // Prepare
     const key = 'results/u1/2026-01/t1/t1_20260101_000000.html';
