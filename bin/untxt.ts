@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, HIPAASecurityChecks, ServerlessChecks } from 'cdk-nag';
-import { loadConfig } from '../lib/config';
+import { ConfigError, loadConfig, type UntxtConfig } from '../lib/config';
 import { UntxtStack } from '../lib/untxt-stack';
 
 const app = new App();
-// Invalid or unknown `untxt:` context fails here, before any construct is built.
-const config = loadConfig(app);
+/** Invalid or unknown `untxt:` context fails here, before any construct is built, with the message alone. */
+function configOrExit(): UntxtConfig {
+  try {
+    return loadConfig(app);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(1);
+  }
+}
+const config = configOrExit();
 new UntxtStack(app, 'Untxt', {
   config,
   description: 'untxt: serverless OCR (documents, pipeline, database, events)',
