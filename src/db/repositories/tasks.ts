@@ -427,7 +427,8 @@ const mapSummary = (r: SummaryRow): TaskSummary => ({
   size: r.size,
 });
 
-const SUMMARY_SELECT = `SELECT ${taskColumns('t')}, f.original_name AS filename, f.content_type, f.size
+/** The columns a task list shows; exported so the bench's OFFSET baseline reads exactly the same rows. */
+export const SUMMARY_SELECT = `SELECT ${taskColumns('t')}, f.original_name AS filename, f.content_type, f.size
   FROM tasks t JOIN files f ON f.id = t.file_id`;
 
 export const MAX_LIST_LIMIT = 100;
