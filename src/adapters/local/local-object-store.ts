@@ -166,6 +166,9 @@ export class LocalObjectStore implements ObjectStore {
       });
     } catch (error) {
       await rm(tmpPath, { force: true });
+      // The client went away mid-body: what S3 calls an incomplete body, not a failure of ours.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET') throw new ObjectWriteError('IncompleteBody');
       throw error;
     }
   }
