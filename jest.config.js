@@ -11,6 +11,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],
+  reporters: ['default', '<rootDir>/test/support/data-suite-reporter.js'],
   testTimeout: 60_000,
   // Two cores on CI; CDK synth and PGlite are memory-hungry, so keep workers modest.
   maxWorkers: 2,
