@@ -1,8 +1,9 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { aws_s3 as s3Refs } from 'aws-cdk-lib/interfaces';
 import { Construct } from 'constructs';
 import { UPLOADS_PREFIX } from './storage';
 
@@ -53,9 +54,11 @@ export class PipelineQueues extends Construct {
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.jobsDeadLetter, maxReceiveCount: props.jobsMaxReceiveCount },
     });
-    props.uploadsBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.intake), {
-      prefix: UPLOADS_PREFIX,
-    });
+    props.uploadsBucket.addEventNotification(
+      s3.EventType.OBJECT_CREATED,
+      new ScopedQueueDestination(this.intake, props.key),
+      { prefix: UPLOADS_PREFIX },
+    );
     for (const deadLetter of [this.intakeDeadLetter, this.jobsDeadLetter]) {
       Validations.of(deadLetter).acknowledge({
         id: 'Serverless-SQSRedrivePolicy',
@@ -74,6 +77,49 @@ export class PipelineQueues extends Construct {
       enforceSSL: true,
       ...queueProps,
     });
+  }
+}
+
+/**
+ * Delivers a bucket's notifications to a KMS-encrypted queue, letting S3 in for that one bucket
+ * of this account only. Replaces `s3n.SqsDestination`, which also adds an unconditioned key-policy
+ * statement for `s3.amazonaws.com` (any bucket of any account could then use the key) and, through
+ * `grantSendMessages`, Encrypt and ReEncrypt that notifications never need.
+ */
+export class ScopedQueueDestination implements s3.IBucketNotificationDestination {
+  constructor(
+    private readonly queue: sqs.IQueue,
+    private readonly key: kms.IKey,
+  ) {}
+
+  bind(scope: Construct, bucket: s3Refs.IBucketRef): s3.BucketNotificationDestinationConfig {
+    const principal = new iam.ServicePrincipal('s3.amazonaws.com');
+    const conditions = {
+      ArnLike: { 'aws:SourceArn': bucket.bucketRef.bucketArn },
+      StringEquals: { 'aws:SourceAccount': Stack.of(scope).account },
+    };
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3NotificationsFromTheBucket',
+        principals: [principal],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions,
+      }),
+    );
+    // S3 encrypts each message with a data key of its own: GenerateDataKey to make one, Decrypt for
+    // SQS's reuse of it. Nothing else.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'S3NotificationsFromTheBucket',
+        principals: [principal],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions,
+      }),
+    );
+    // The queue construct holds its policy, so S3 validates the destination after the policy exists.
+    return { arn: this.queue.queueArn, type: s3.BucketNotificationDestinationType.QUEUE, dependencies: [this.queue] };
   }
 }
 

@@ -11,6 +11,19 @@ const arnOf = (construct: Parameters<typeof logicalIdOf>[1]) => ({ 'Fn::GetAtt':
 const resourcesOfType = (type: string): CfnResourceJson[] =>
   Object.values(template.findResources(type)) as CfnResourceJson[];
 
+interface PolicyStatementJson {
+  readonly Sid?: string;
+  readonly Effect: string;
+  readonly Principal?: { readonly Service?: unknown; readonly AWS?: unknown };
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: Record<string, unknown>;
+}
+const keyStatements = (key: Parameters<typeof logicalIdOf>[1]): PolicyStatementJson[] =>
+  (resourceById(template, logicalIdOf(stack, key)).Properties.KeyPolicy as { Statement: PolicyStatementJson[] }).Statement;
+const isServicePrincipal = (st: PolicyStatementJson, service: string): boolean =>
+  JSON.stringify(st.Principal?.Service) === JSON.stringify(service);
+
 describe('the KMS keys', () => {
   it('are three customer-managed keys, all with rotation on', () => {
     // Act
@@ -367,18 +380,55 @@ describe('the queues', () => {
   });
 
   it('let S3 use the queue key, for notifications from the documents bucket only', () => {
+    // Act
+    const s3Statements = keyStatements(stack.keys.queues).filter((st) => isServicePrincipal(st, 's3.amazonaws.com'));
+
     // Assess
-    template.hasResourceProperties('AWS::KMS::Key', {
-      KeyPolicy: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Principal: { Service: 's3.amazonaws.com' },
-            Action: Match.arrayWith(['kms:GenerateDataKey*']),
-            Condition: { ArnLike: { 'aws:SourceArn': arnOf(stack.storage.bucket) } },
-          }),
-        ]),
-      },
-    });
+    expect(s3Statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        Condition: {
+          ArnLike: { 'aws:SourceArn': arnOf(stack.storage.bucket) },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
+  });
+
+  it('let S3 send to the intake queue only from the documents bucket of this account', () => {
+    // Act
+    const policy = resourcesOfType('AWS::SQS::QueuePolicy').find(
+      (p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([ref(intake)]),
+    );
+    const statements = (policy?.Properties.PolicyDocument as { Statement: PolicyStatementJson[] }).Statement;
+
+    // Assess
+    expect(statements.filter((st) => isServicePrincipal(st, 's3.amazonaws.com'))).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: arnOf(intake),
+        Condition: {
+          ArnLike: { 'aws:SourceArn': arnOf(stack.storage.bucket) },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
+  });
+});
+
+describe('every key policy', () => {
+  it('lets AWS services in only under a condition, apart from EventBridge reading key metadata', () => {
+    // Act
+    const unconditioned = resourcesOfType('AWS::KMS::Key')
+      .flatMap((key) => (key.Properties.KeyPolicy as { Statement: PolicyStatementJson[] }).Statement)
+      .filter((st) => st.Principal?.Service !== undefined && st.Condition === undefined);
+
+    // Assess: DescribeKey returns the key's metadata only, never key material or data.
+    expect(unconditioned).toEqual(
+      unconditioned.map(() => expect.objectContaining({ Principal: { Service: 'events.amazonaws.com' }, Action: 'kms:DescribeKey' })),
+    );
   });
 });
 
