@@ -17,12 +17,35 @@ export const WORKER_ROLE = 'untxt_worker';
 
 type Grants = Readonly<Record<string, readonly string[]>>;
 
+/**
+ * The task columns the worker's statements write (claimTask, renewLease, releaseLease,
+ * recordPageDone, completeTask, transitionTask out of processing). Never owner_id, file_id,
+ * results_prefix, max_attempts or created_at: a compromised client must not be able to hand a task
+ * to another user, point it at another file or prefix, or grant itself more attempts.
+ */
+const WORKER_TASK_COLUMNS = [
+  'status',
+  'lease_until',
+  'lease_token',
+  'attempts',
+  'pages_done',
+  'page_count',
+  'error_code',
+  'error_message',
+  'updated_at',
+] as const;
+
+/** The API's Lambdas also run the sweeper and DLQ consumer (the worker's columns) and delete tasks. */
+const API_TASK_COLUMNS = [...WORKER_TASK_COLUMNS, 'deleted_at'] as const;
+
+const updateOf = (columns: readonly string[]): string => `UPDATE (${columns.join(', ')})`;
+
 /** Table → privileges. Column lists in parentheses are column-level grants. */
 const API_GRANTS: Grants = {
   users: ['SELECT', 'INSERT', 'UPDATE'],
   sessions: ['SELECT', 'INSERT', 'UPDATE'],
   files: ['SELECT', 'INSERT', 'UPDATE (original_name)'],
-  tasks: ['SELECT', 'INSERT', 'UPDATE'],
+  tasks: ['SELECT', 'INSERT', updateOf(API_TASK_COLUMNS)],
   // UPDATE of text only: deletion erases it; results are written by the worker.
   results: ['SELECT', 'UPDATE (text)'],
   task_history: ['SELECT', 'INSERT'],
@@ -32,7 +55,8 @@ const API_GRANTS: Grants = {
 const WORKER_GRANTS: Grants = {
   // Everything but the original name, which can itself be protected health information.
   files: ['SELECT (id, owner_id, content_type, size, sha256, s3_key, created_at)'],
-  tasks: ['SELECT', 'UPDATE'],
+  tasks: ['SELECT', updateOf(WORKER_TASK_COLUMNS)],
+  // No UPDATE: a result is written once, with the completion; only deletion (the API) changes it.
   results: ['SELECT', 'INSERT'],
   task_history: ['SELECT', 'INSERT'],
   audit_events: ['INSERT'],

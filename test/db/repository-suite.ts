@@ -19,6 +19,8 @@ import {
   completeTask,
   createFileAndTask,
   deleteTask,
+  deleteTaskInTransaction,
+  failAbandonedTask,
   findStaleAwaitingUpload,
   findStaleQueued,
   findTaskById,
@@ -32,7 +34,7 @@ import {
   renewLease,
   transitionTask,
 } from '../../src/db/repositories/tasks';
-import { EmailTakenError, createUser, findUserByEmail, findUserById } from '../../src/db/repositories/users';
+import { EmailTakenError, createUser, findUserByEmail, findUserById, listUsers } from '../../src/db/repositories/users';
 import { InvalidTransitionError } from '../../src/domain/task';
 import { type TestDatabase, createServerDatabase } from '../support/test-databases';
 
@@ -171,6 +173,17 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const err = await rejection(newUser(db, email.toUpperCase()));
         // Assess
         expect(err).toBeInstanceOf(EmailTakenError);
+      });
+
+      it('refuses a user listing limit outside 1 to 100 before it reaches the database', async () => {
+        // Prepare
+        const limits = [0, -1, 101, 2.5, Number.NaN];
+        // Act
+        const refusals = await Promise.all(limits.map((limit) => rejection(listUsers(db, { limit }))));
+        const malformedAfter = await listUsers(db, { limit: 5, afterCreatedAt: new Date(), afterId: 'not-a-uuid' });
+        // Assess
+        for (const err of refusals) expect(err).toBeInstanceOf(RangeError);
+        expect(malformedAfter).toEqual([]);
       });
 
       it('finds a user by id and answers null for an unknown or malformed id', async () => {
@@ -330,7 +343,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         expect(afterExpiry.claimed && afterExpiry.leaseToken).not.toBe(first.leaseToken);
       });
 
-      it('stops claiming once the attempts are used up, so the task can be failed', async () => {
+      it('stops claiming once the attempts are used up, so the sweeper can fail the abandoned task', async () => {
         // Prepare
         const user = await newUser(db);
         const task = await queuedTask(db, user.id, { maxAttempts: 2 });
@@ -341,11 +354,79 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         }
         // Act
         const third = await claimTask(db, { taskId: task.id, leaseSeconds: 60 });
-        const failed = await transitionTask(db, { taskId: task.id, from: 'processing', to: 'failed', errorCode: 'attempts_exhausted' });
+        const failed = await failAbandonedTask(db, { taskId: task.id, errorCode: 'attempts_exhausted' });
         // Assess
         expect(third).toEqual({ claimed: false, reason: 'exhausted' });
         expect(failed.task).toMatchObject({ status: 'failed', attempts: 2, leaseUntil: null, leaseToken: null });
         expect(await claimTask(db, { taskId: task.id, leaseSeconds: 60 })).toEqual({ claimed: false, reason: 'terminal' });
+      });
+
+      it('refuses to fail a processing task without the lease token of the claim that holds it', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const stale = await claimedTask(db, user.id);
+        await expireLease(db, stale.task.id);
+        const current = await claimTask(db, { taskId: stale.task.id, leaseSeconds: 60 });
+        if (!current.claimed) throw new Error('re-claim failed');
+        const fail = { taskId: stale.task.id, from: 'processing', to: 'failed', errorCode: 'processing_error' } as const;
+        // Act
+        const withoutToken = await rejection(transitionTask(db, fail));
+        const withStaleToken = await transitionTask(db, { ...fail, leaseToken: stale.leaseToken });
+        const withMalformedToken = await transitionTask(db, { ...fail, leaseToken: 'not-a-uuid' });
+        const withCurrentToken = await transitionTask(db, { ...fail, leaseToken: current.leaseToken });
+        // Assess
+        expect(withoutToken).toBeInstanceOf(InvalidTransitionError);
+        expect(withStaleToken.applied).toBe(false);
+        expect(withMalformedToken.applied).toBe(false);
+        expect(withCurrentToken.task).toMatchObject({ status: 'failed', errorCode: 'processing_error' });
+      });
+
+      it('never lets the sweeper fail a task whose lease is still live', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        // Act
+        const whileLive = await failAbandonedTask(db, { taskId: claim.task.id, errorCode: 'attempts_exhausted' });
+        await expireLease(db, claim.task.id);
+        const afterExpiry = await failAbandonedTask(db, { taskId: claim.task.id, errorCode: 'attempts_exhausted' });
+        // Assess
+        expect(whileLive.applied).toBe(false);
+        expect(afterExpiry.task).toMatchObject({ status: 'failed', errorCode: 'attempts_exhausted', leaseToken: null });
+        expect((await getTaskHistory(db, claim.task.id)).at(-1)).toMatchObject({ fromStatus: 'processing', toStatus: 'failed', id: afterExpiry.seq });
+      });
+
+      it('answers not applied to renewals, releases and checkpoints with a malformed id or token', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        // Act
+        const renew = await renewLease(db, { taskId: claim.task.id, leaseToken: 'not-a-uuid', leaseSeconds: 60 });
+        const release = await releaseLease(db, { taskId: claim.task.id, leaseToken: "' OR 1=1 --" });
+        const checkpoint = await recordPageDone(db, { taskId: 'nope', leaseToken: claim.leaseToken, pagesDone: 1 });
+        // Assess
+        expect(renew).toEqual({ renewed: false });
+        expect(release).toBe(false);
+        expect(checkpoint).toEqual({ applied: false });
+        expect((await findTaskById(db, claim.task.id))?.leaseToken).toBe(claim.leaseToken);
+      });
+
+      it('refuses a lease that is not a positive, finite number of seconds and impossible page counts', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        const held = { taskId: claim.task.id, leaseToken: claim.leaseToken };
+        // Act
+        const refusals = await Promise.all([
+          rejection(renewLease(db, { ...held, leaseSeconds: 0 })),
+          rejection(renewLease(db, { ...held, leaseSeconds: -5 })),
+          rejection(renewLease(db, { ...held, leaseSeconds: Number.NaN })),
+          rejection(claimTask(db, { taskId: claim.task.id, leaseSeconds: Number.POSITIVE_INFINITY })),
+          rejection(recordPageDone(db, { ...held, pagesDone: -1 })),
+          rejection(recordPageDone(db, { ...held, pagesDone: 1, pageCount: 0 })),
+        ]);
+        // Assess
+        for (const err of refusals) expect(err).toBeInstanceOf(RangeError);
+        expect((await findTaskById(db, claim.task.id))?.leaseUntil?.getTime()).toBe(claim.task.leaseUntil?.getTime());
       });
 
       it('gives the lease back on a clean release without counting the attempt', async () => {
@@ -386,7 +467,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const user = await newUser(db);
         const { task: waiting } = await newTask(db, user.id);
         const done = await claimedTask(db, user.id);
-        await completeTask(db, { taskId: done.task.id, result: sampleResult(done.task.id) });
+        await completeTask(db, { taskId: done.task.id, leaseToken: done.leaseToken, result: sampleResult(done.task.id) });
         // Act
         const [terminal, missing, notReady] = await Promise.all([
           claimTask(db, { taskId: done.task.id, leaseSeconds: 60 }),
@@ -427,6 +508,20 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         // Assess
         expect(outcome).toEqual({ applied: false, reason: 'deleted' });
         expect(await count(db, 'SELECT 1 FROM results WHERE task_id = $1', [claim.task.id])).toBe(0);
+      });
+
+      it('refuses a completion that carries no valid lease token', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        const result = sampleResult(claim.task.id);
+        // Act: a caller outside the type system (or a bug) leaves the token out
+        const missing = await completeTask(db, { taskId: claim.task.id, result } as unknown as Parameters<typeof completeTask>[1]);
+        const malformed = await completeTask(db, { taskId: claim.task.id, leaseToken: 'not-a-uuid', result });
+        // Assess
+        expect(missing).toEqual({ applied: false, reason: 'lease_lost' });
+        expect(malformed).toEqual({ applied: false, reason: 'lease_lost' });
+        expect((await findTaskById(db, claim.task.id))?.status).toBe('processing');
       });
 
       it('refuses the completion of a claim that lost its lease to another attempt', async () => {
@@ -494,7 +589,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         // Prepare
         const user = await newUser(db);
         const claim = await claimedTask(db, user.id);
-        await completeTask(db, { taskId: claim.task.id, result: sampleResult(claim.task.id) });
+        await completeTask(db, { taskId: claim.task.id, leaseToken: claim.leaseToken, result: sampleResult(claim.task.id) });
         // Act
         const detail = await getTask(db, { ownerId: user.id, taskId: claim.task.id });
         // Assess
@@ -502,22 +597,43 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         expect(detail?.result).not.toHaveProperty('text');
       });
 
-      it('never shows, lists or deletes another user’s task', async () => {
-        // Prepare
+      it('never shows, lists or deletes another user’s completed task, while its owner sees it', async () => {
+        // Prepare: completed, so a result exists that an owner check must hide
         const alice = await newUser(db);
         const mallory = await newUser(db);
-        const { task } = await newTask(db, alice.id);
+        const claim = await claimedTask(db, alice.id);
+        const task = claim.task;
+        await completeTask(db, { taskId: task.id, leaseToken: claim.leaseToken, result: sampleResult(task.id) });
         // Act
         const listed = await listTasks(db, { ownerId: mallory.id, limit: 100 });
         const got = await getTask(db, { ownerId: mallory.id, taskId: task.id });
         const result = await getResult(db, { ownerId: mallory.id, taskId: task.id });
         const deleted = await deleteTask(db, { ownerId: mallory.id, taskId: task.id });
+        const ownerListed = await listTasks(db, { ownerId: alice.id, limit: 100 });
+        const ownerGot = await getTask(db, { ownerId: alice.id, taskId: task.id });
+        const ownerResult = await getResult(db, { ownerId: alice.id, taskId: task.id });
         // Assess
         expect(listed.items).toEqual([]);
         expect(got).toBeNull();
         expect(result).toBeNull();
         expect(deleted).toBeNull();
-        expect((await getTask(db, { ownerId: alice.id, taskId: task.id }))?.status).toBe('awaiting_upload');
+        expect(ownerListed.items.map((t) => t.id)).toEqual([task.id]);
+        expect(ownerGot?.status).toBe('completed');
+        expect(ownerResult?.text).toBe('Hemoglobin 13.5 g/dL');
+      });
+
+      it('dates a task by the clock when it is created, not by the start of its transaction', async () => {
+        // Prepare
+        const user = await newUser(db);
+        // Act: a transaction that has been open for a while creates a task
+        const { started, task } = await db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ started: Date }>('SELECT now() AS started, pg_sleep(0.02)');
+          const created = await newTask(tx, user.id);
+          await transitionTask(tx, { taskId: created.task.id, from: 'awaiting_upload', to: 'queued', pageCount: 1 });
+          return { started: rows[0]!.started, task: created.task };
+        });
+        // Assess: later than its transaction began, so newer than any cursor handed out meanwhile
+        expect(task.createdAt.getTime()).toBeGreaterThan(started.getTime());
       });
     });
 
@@ -527,7 +643,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const user = await newUser(db);
         const claim = await claimedTask(db, user.id);
         const result = sampleResult(claim.task.id);
-        await completeTask(db, { taskId: claim.task.id, result });
+        await completeTask(db, { taskId: claim.task.id, leaseToken: claim.leaseToken, result });
         // Act
         const deleted = await deleteTask(db, { ownerId: user.id, taskId: claim.task.id });
         const again = await deleteTask(db, { ownerId: user.id, taskId: claim.task.id });
@@ -599,7 +715,7 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         // Prepare
         const user = await newUser(db);
         const claim = await claimedTask(db, user.id);
-        await completeTask(db, { taskId: claim.task.id, result: sampleResult(claim.task.id) });
+        await completeTask(db, { taskId: claim.task.id, leaseToken: claim.leaseToken, result: sampleResult(claim.task.id) });
         const r = sampleResult(claim.task.id);
         // Act
         const err = await rejection(
@@ -695,6 +811,28 @@ function registerServerOnlyCases(adminUrl: string, getDb: () => Database): void 
       }
     });
 
+    it('erases the text of a result that was committed while the deletion waited for the task', async () => {
+      // Prepare
+      const db = getDb();
+      const user = await newUser(db);
+      const claim = await claimedTask(db, user.id);
+      const result = sampleResult(claim.task.id);
+      let deleting: Promise<Awaited<ReturnType<typeof deleteTask>>> | undefined;
+      // Act: the completion holds the row lock while the deletion starts on another connection
+      await db.transaction(async (tx) => {
+        const done = await completeTask(tx, { taskId: claim.task.id, leaseToken: claim.leaseToken, result });
+        if (!done.applied) throw new Error('completion failed');
+        deleting = deleteTask(db, { ownerId: user.id, taskId: claim.task.id });
+        await sleep(150);
+      });
+      const deleted = await deleting!;
+      // Assess
+      expect(deleted).toMatchObject({ previousStatus: 'completed' });
+      expect(deleted?.resultKeys.sort()).toEqual([result.htmlKey, result.jsonKey, result.textKey].sort());
+      const { rows } = await db.query<{ text: string | null }>('SELECT text FROM results WHERE task_id = $1', [claim.task.id]);
+      expect(rows).toEqual([{ text: null }]);
+    });
+
     describe('login roles', () => {
       beforeAll(async () => {
         // A stand-in for the role RDS provides; roles are cluster-wide, so tolerate a parallel file.
@@ -730,7 +868,7 @@ function registerServerOnlyCases(adminUrl: string, getDb: () => Database): void 
           await transitionTask(tx, { taskId: task.id, from: 'awaiting_upload', to: 'queued', pageCount: 1 });
           await listTasks(tx, { ownerId: user.id, limit: 5 });
           await appendAuditEvent(tx, { actorUserId: user.id, action: 'task.delete', taskId: task.id });
-          return deleteTask(tx, { ownerId: user.id, taskId: task.id });
+          return deleteTaskInTransaction(tx, { ownerId: user.id, taskId: task.id });
         });
         const update = await rejection(asRole(db, API_ROLE, (tx) => tx.query(`UPDATE audit_events SET action = 'x.y'`)));
         const remove = await rejection(asRole(db, API_ROLE, (tx) => tx.query('DELETE FROM audit_events')));
@@ -741,6 +879,59 @@ function registerServerOnlyCases(adminUrl: string, getDb: () => Database): void 
           expect(sqlState(err)).toBe('42501');
           expect(String(err)).toMatch(/permission denied/);
         }
+      });
+
+      it.each([API_ROLE, WORKER_ROLE])('refuses %s a change of a task’s owner, file, prefix or attempt limit', async (role) => {
+        // Prepare
+        const db = getDb();
+        await provisionLoginRoles(db, { iamAuth: false });
+        const alice = await newUser(db);
+        const mallory = await newUser(db);
+        const { task } = await newTask(db, alice.id);
+        const attempt = (sql: string, params: unknown[]) => rejection(asRole(db, role, (tx) => tx.query(sql, params)));
+        // Act
+        const refusals = [
+          await attempt('UPDATE tasks SET owner_id = $1 WHERE id = $2', [mallory.id, task.id]),
+          await attempt('UPDATE tasks SET file_id = $1 WHERE id = $2', [randomUUID(), task.id]),
+          await attempt(`UPDATE tasks SET results_prefix = 'results/x/' WHERE id = $1`, [task.id]),
+          await attempt('UPDATE tasks SET max_attempts = 100 WHERE id = $1', [task.id]),
+          await attempt('UPDATE tasks SET created_at = created_at WHERE id = $1', [task.id]),
+        ];
+        // Assess
+        for (const err of refusals) expect(sqlState(err)).toBe('42501');
+        expect(await findTaskById(db, task.id)).toEqual(task);
+      });
+
+      it('refuses untxt_worker any change of a recorded result', async () => {
+        // Prepare
+        const db = getDb();
+        await provisionLoginRoles(db, { iamAuth: false });
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        await completeTask(db, { taskId: claim.task.id, leaseToken: claim.leaseToken, result: sampleResult(claim.task.id) });
+        // Act
+        const err = await rejection(
+          asRole(db, WORKER_ROLE, (tx) => tx.query(`UPDATE results SET text = 'forged' WHERE task_id = $1`, [claim.task.id])),
+        );
+        // Assess
+        expect(sqlState(err)).toBe('42501');
+      });
+
+      it('lets untxt_api fail an abandoned task and delete a completed one with its column grants', async () => {
+        // Prepare
+        const db = getDb();
+        await provisionLoginRoles(db, { iamAuth: false });
+        const user = await newUser(db);
+        const abandoned = await claimedTask(db, user.id);
+        await expireLease(db, abandoned.task.id);
+        const done = await claimedTask(db, user.id);
+        await completeTask(db, { taskId: done.task.id, leaseToken: done.leaseToken, result: sampleResult(done.task.id) });
+        // Act
+        const failed = await asRole(db, API_ROLE, (tx) => failAbandonedTask(tx, { taskId: abandoned.task.id, errorCode: 'attempts_exhausted' }));
+        const deleted = await asRole(db, API_ROLE, (tx) => deleteTaskInTransaction(tx, { ownerId: user.id, taskId: done.task.id }));
+        // Assess
+        expect(failed.task?.status).toBe('failed');
+        expect(deleted?.resultKeys).toHaveLength(3);
       });
 
       it('lets untxt_worker claim and complete a task but never read original file names or users', async () => {

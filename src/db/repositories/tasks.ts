@@ -1,9 +1,10 @@
 /**
  * The task aggregate: its file, its lifecycle, its result and its history.
  *
- * Every state change is ONE statement (data-modifying CTEs), so it is atomic without a
+ * Every state change but deletion is ONE statement (data-modifying CTEs), so it is atomic without a
  * transaction, costs one round trip to Aurora, and can be composed into a caller's transaction:
- * these functions take a `Queryable`. Moves are forward-only, enforced by `WHERE status = <expected>`;
+ * these functions take a `Queryable`. Deletion locks first and writes in a second statement (see
+ * deleteTask), so it runs in a transaction of its own. Moves are forward-only, enforced by `WHERE status = <expected>`;
  * under READ COMMITTED a concurrent writer re-checks that condition against the committed row, so
  * at most one of two racing moves applies.
  */
@@ -19,7 +20,7 @@ import {
   isTaskStatus,
 } from '../../domain/task';
 import { resultsPrefix as buildResultsPrefix, uploadKey as buildUploadKey } from '../../domain/storage-keys';
-import type { Queryable } from '../database';
+import type { Database, Queryable } from '../database';
 import { decodeCursor, encodeCursor } from './cursor';
 import {
   FILE_COLUMNS_PREFIXED,
@@ -62,7 +63,16 @@ export interface CreatedTask {
   seq: number;
 }
 
-/** Inserts the file, its task (`awaiting_upload`) and the first history row in one statement. */
+/**
+ * Inserts the file, its task (`awaiting_upload`) and the first history row in one statement.
+ *
+ * `created_at` is the clock at this statement, not the column default `now()`: `now()` is the
+ * start of the transaction, so a task created late in a long transaction would commit with a
+ * time older than rows (and list cursors) already handed out, and appear behind a page the
+ * owner has already read. Milliseconds, so it round-trips through a JS Date and a cursor (the
+ * table's CHECK). For the same reason every later `updated_at` is `clock_timestamp()`: `now()`
+ * in the creating transaction could be older than `created_at` (`tasks_updated_after_created`).
+ */
 export async function createFileAndTask(db: Queryable, input: NewFileAndTask): Promise<CreatedTask> {
   const now = new Date();
   const fileId = input.fileId ?? randomUUID();
@@ -77,8 +87,9 @@ export async function createFileAndTask(db: Queryable, input: NewFileAndTask): P
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        RETURNING *
      ), t AS (
-       INSERT INTO tasks (id, owner_id, file_id, max_attempts, results_prefix)
-       SELECT $8::uuid, f.owner_id, f.id, $9::int, $10::text FROM f
+       INSERT INTO tasks (id, owner_id, file_id, max_attempts, results_prefix, created_at, updated_at)
+       SELECT $8::uuid, f.owner_id, f.id, $9::int, $10::text, c.at, c.at
+       FROM f, (SELECT date_trunc('milliseconds', clock_timestamp()) AS at) c
        RETURNING *
      ), h AS (
        INSERT INTO task_history (task_id, from_status, to_status)
@@ -116,7 +127,11 @@ export interface TransitionInput {
   errorMessage?: string;
   /** Intake sets it on `awaiting_upload → queued`. */
   pageCount?: number;
-  /** When given, a `processing` task only moves if this claim still holds it. */
+  /**
+   * Required to move a task out of `processing`: it only moves while this claim still holds it,
+   * so a worker that lost its lease cannot fail the task under the attempt that owns it now.
+   * Without a claim (sweeper, DLQ consumer) use failAbandonedTask. Ignored for other states.
+   */
   leaseToken?: string;
 }
 
@@ -142,15 +157,20 @@ export async function transitionTask(db: Queryable, input: TransitionInput): Pro
   if (input.to === 'failed' && !input.errorCode) {
     throw new InvalidTransitionError(input.from, input.to, 'a failure needs an errorCode');
   }
+  if (input.from === 'processing' && input.leaseToken === undefined) {
+    throw new InvalidTransitionError(input.from, input.to, 'needs the leaseToken (or failAbandonedTask)');
+  }
   if (!isUuid(input.taskId)) return { applied: false };
+  // A malformed token holds no lease: NULL never equals lease_token, so the move is not applied.
+  const token = input.leaseToken !== undefined && isUuid(input.leaseToken) ? input.leaseToken : null;
 
   const { rows } = await db.query<TaskRow & { seq: number }>(
     `WITH t AS (
        UPDATE tasks
        SET status = $3, error_code = $4, error_message = $5,
            page_count = coalesce($6::int, page_count),
-           lease_until = NULL, lease_token = NULL, updated_at = now()
-       WHERE id = $1 AND status = $2 AND ($7::uuid IS NULL OR lease_token = $7::uuid)
+           lease_until = NULL, lease_token = NULL, updated_at = clock_timestamp()
+       WHERE id = $1 AND status = $2 AND (status <> 'processing' OR lease_token = $7::uuid)
        RETURNING *
      ), h AS (
        INSERT INTO task_history (task_id, from_status, to_status, error_code)
@@ -165,8 +185,39 @@ export async function transitionTask(db: Queryable, input: TransitionInput): Pro
       input.errorCode ?? null,
       input.errorMessage ?? null,
       input.pageCount ?? null,
-      input.leaseToken ?? null,
+      token,
     ],
+  );
+  const row = rows[0];
+  return row ? { applied: true, task: mapTask(row), seq: row.seq } : { applied: false };
+}
+
+/**
+ * Sweeper and DLQ consumer: fails a `processing` task that no worker holds any more, without a
+ * lease token. Applies only when the lease has expired by the database clock (its worker died or
+ * its attempts ran out, since a claim refused as `exhausted` always has an expired lease), so it
+ * can never override a live lease: a worker that is still renewing keeps its task.
+ */
+export async function failAbandonedTask(
+  db: Queryable,
+  input: { taskId: string; errorCode: string; errorMessage?: string },
+): Promise<TransitionOutcome> {
+  if (!input.errorCode) throw new InvalidTransitionError('processing', 'failed', 'a failure needs an errorCode');
+  if (!isUuid(input.taskId)) return { applied: false };
+  const { rows } = await db.query<TaskRow & { seq: number }>(
+    `WITH t AS (
+       UPDATE tasks
+       SET status = 'failed', error_code = $2, error_message = $3,
+           lease_until = NULL, lease_token = NULL, updated_at = clock_timestamp()
+       WHERE id = $1 AND status = 'processing' AND lease_until < now()
+       RETURNING *
+     ), h AS (
+       INSERT INTO task_history (task_id, from_status, to_status, error_code)
+       SELECT t.id, 'processing', 'failed', t.error_code FROM t
+       RETURNING id
+     )
+     SELECT t.*, h.id AS seq FROM t, h`,
+    [input.taskId, input.errorCode, input.errorMessage ?? null],
   );
   const row = rows[0];
   return row ? { applied: true, task: mapTask(row), seq: row.seq } : { applied: false };
@@ -195,7 +246,7 @@ export async function claimTask(
   input: { taskId: string; leaseSeconds: number },
 ): Promise<ClaimOutcome> {
   if (!isUuid(input.taskId)) return { claimed: false, reason: 'missing' };
-  if (!(input.leaseSeconds > 0)) throw new RangeError('leaseSeconds must be positive');
+  assertLeaseSeconds(input.leaseSeconds);
 
   // `prev` locks the row and remembers the status before the update, which RETURNING cannot show.
   const { rows } = await db.query<TaskRow & { prev_status: TaskStatus; seq: number | null }>(
@@ -207,7 +258,7 @@ export async function claimTask(
            lease_until = now() + make_interval(secs => $2),
            lease_token = gen_random_uuid(),
            attempts = t.attempts + 1,
-           updated_at = now()
+           updated_at = clock_timestamp()
        FROM prev
        WHERE t.id = prev.id
          AND t.attempts < t.max_attempts
@@ -259,11 +310,24 @@ async function explainRefusedClaim(db: Queryable, taskId: string): Promise<Claim
   return { claimed: false, reason: 'not_ready' };
 }
 
+/** A lease length the database accepts: positive and finite (NaN and Infinity would reach SQL as errors). */
+function assertLeaseSeconds(leaseSeconds: number): void {
+  if (!(Number.isFinite(leaseSeconds) && leaseSeconds > 0)) {
+    throw new RangeError('leaseSeconds must be a positive, finite number');
+  }
+}
+
+/** Ids that are not UUIDs can hold no claim; refused here rather than as SQLSTATE 22P02. */
+const holdsWellFormedClaim = (input: { taskId: string; leaseToken: string }): boolean =>
+  isUuid(input.taskId) && isUuid(input.leaseToken);
+
 /** Extends a held lease. Refused when the claim was lost (expired and re-claimed, or the task moved on). */
 export async function renewLease(
   db: Queryable,
   input: { taskId: string; leaseToken: string; leaseSeconds: number },
 ): Promise<{ renewed: true; leaseUntil: Date } | { renewed: false }> {
+  assertLeaseSeconds(input.leaseSeconds);
+  if (!holdsWellFormedClaim(input)) return { renewed: false };
   const { rows } = await db.query<{ lease_until: Date }>(
     `UPDATE tasks SET lease_until = now() + make_interval(secs => $3)
      WHERE id = $1 AND status = 'processing' AND lease_token = $2
@@ -281,6 +345,7 @@ export async function releaseLease(
   db: Queryable,
   input: { taskId: string; leaseToken: string },
 ): Promise<boolean> {
+  if (!holdsWellFormedClaim(input)) return false;
   const { rowCount } = await db.query(
     // In the past rather than NULL: the claim statement's `lease_until < now()` must hold at once.
     `UPDATE tasks
@@ -300,11 +365,18 @@ export async function recordPageDone(
   db: Queryable,
   input: { taskId: string; leaseToken: string; pagesDone: number; pageCount?: number },
 ): Promise<{ applied: true; task: TaskRecord } | { applied: false }> {
+  if (!Number.isSafeInteger(input.pagesDone) || input.pagesDone < 0) {
+    throw new RangeError('pagesDone must be a non-negative integer');
+  }
+  if (input.pageCount !== undefined && (!Number.isSafeInteger(input.pageCount) || input.pageCount < 1)) {
+    throw new RangeError('pageCount must be a positive integer');
+  }
+  if (!holdsWellFormedClaim(input)) return { applied: false };
   const { rows } = await db.query<TaskRow>(
     `UPDATE tasks
      SET page_count = coalesce($4::int, page_count),
          pages_done = greatest(pages_done, $3::int),
-         updated_at = now()
+         updated_at = clock_timestamp()
      WHERE id = $1 AND status = 'processing' AND lease_token = $2
      RETURNING *`,
     [input.taskId, input.leaseToken, input.pagesDone, input.pageCount ?? null],
@@ -315,17 +387,8 @@ export async function recordPageDone(
 // ---------------------------------------------------------------------------------------------
 // Completion
 
-export interface NewResult {
-  htmlKey: string;
-  textKey: string;
-  jsonKey: string;
-  text: string | null;
-  confidence: number | null;
-  wordCount: number;
-  pageCount: number;
-  processingMs: number;
-  model: string;
-}
+/** What the worker records; the id, task and creation time are set by the database. */
+export type NewResult = Omit<ResultRecord, 'id' | 'taskId' | 'createdAt'>;
 
 export type CompleteRefusal = 'already_completed' | 'deleted' | 'failed' | 'lease_lost' | 'not_processing' | 'missing';
 
@@ -337,21 +400,24 @@ export type CompleteOutcome =
  * Records the result and moves `processing → completed` in one statement. A second delivery
  * finds the task completed and reports `already_completed` (no second result row: the move
  * and the insert stand or fall together, and `results.task_id` is unique). `deleted` means the
- * user deleted the task meanwhile: the caller must erase the objects it wrote. `lease_lost`
- * (with `leaseToken` given): another attempt owns the task now; erase what this one wrote.
+ * user deleted the task meanwhile: the caller must erase the objects it wrote. `lease_lost`:
+ * this claim no longer holds the task (another attempt owns it now); erase what this one wrote.
+ * The lease token is required: completing is only ever done by the claim that holds the task.
  */
 export async function completeTask(
   db: Queryable,
-  input: { taskId: string; leaseToken?: string; result: NewResult },
+  input: { taskId: string; leaseToken: string; result: NewResult },
 ): Promise<CompleteOutcome> {
   if (!isUuid(input.taskId)) return { applied: false, reason: 'missing' };
   const r = input.result;
+  // A missing or malformed token holds no lease: NULL never equals lease_token.
+  const token = typeof input.leaseToken === 'string' && isUuid(input.leaseToken) ? input.leaseToken : null;
   const { rows } = await db.query<TaskRow & { seq: number; result_id: string; result_created_at: Date }>(
     `WITH t AS (
        UPDATE tasks
        SET status = 'completed', page_count = $2::int, pages_done = $2::int,
-           lease_until = NULL, lease_token = NULL, updated_at = now()
-       WHERE id = $1 AND status = 'processing' AND ($3::uuid IS NULL OR lease_token = $3::uuid)
+           lease_until = NULL, lease_token = NULL, updated_at = clock_timestamp()
+       WHERE id = $1 AND status = 'processing' AND lease_token = $3::uuid
        RETURNING *
      ), r AS (
        INSERT INTO results (task_id, html_key, text_key, json_key, text, confidence, word_count,
@@ -367,7 +433,7 @@ export async function completeTask(
     [
       input.taskId,
       r.pageCount,
-      input.leaseToken ?? null,
+      token,
       r.htmlKey,
       r.textKey,
       r.jsonKey,
@@ -599,12 +665,38 @@ export interface DeletedTask {
  * extracted text are nulled, the tombstone and its history stay for the audit trail. Returns the
  * objects the caller must erase, or null when the task is missing, someone else's or already
  * deleted (the tombstone keeps the keys, so a clean-up job can still find them).
+ *
+ * Runs in a transaction of its own; inside a caller's transaction use deleteTaskInTransaction.
  */
-export async function deleteTask(db: Queryable, input: { ownerId: string; taskId: string }): Promise<DeletedTask | null> {
+export async function deleteTask(db: Database, input: { ownerId: string; taskId: string }): Promise<DeletedTask | null> {
   if (!isUuid(input.taskId) || !isUuid(input.ownerId)) return null;
-  const { rows } = await db.query<
+  return db.transaction((tx) => deleteTaskInTransaction(tx, input));
+}
+
+/**
+ * deleteTask for a caller that already holds a transaction (READ COMMITTED), e.g. to write an
+ * audit event with it. Outside a transaction the lock would end with its statement: don't.
+ *
+ * Two statements on purpose. The row lock is taken first, alone: if a worker's completeTask is
+ * committing, the lock waits for it. The writes then run as a NEW statement, whose snapshot
+ * (READ COMMITTED takes one per statement) sees the result row that completion inserted. In one
+ * statement, the CTE nulling `results.text` would run on the snapshot taken before the wait,
+ * miss that row, and leave the extracted text (and its keys) behind on a deleted task.
+ */
+export async function deleteTaskInTransaction(
+  tx: Queryable,
+  input: { ownerId: string; taskId: string },
+): Promise<DeletedTask | null> {
+  if (!isUuid(input.taskId) || !isUuid(input.ownerId)) return null;
+  const { rows: locked } = await tx.query<{ status: TaskStatus }>(
+    `SELECT status FROM tasks WHERE id = $1 AND owner_id = $2 FOR UPDATE`,
+    [input.taskId, input.ownerId],
+  );
+  const previousStatus = locked[0]?.status;
+  if (previousStatus === undefined || previousStatus === 'deleted') return null;
+
+  const { rows } = await tx.query<
     TaskRow & {
-      previous_status: TaskStatus;
       seq: number;
       upload_key: string;
       html_key: string | null;
@@ -612,16 +704,11 @@ export async function deleteTask(db: Queryable, input: { ownerId: string; taskId
       json_key: string | null;
     }
   >(
-    `WITH prev AS (
-       SELECT id, status FROM tasks
-       WHERE id = $1 AND owner_id = $2 AND status <> 'deleted'
-       FOR UPDATE
-     ), t AS (
+    `WITH t AS (
        UPDATE tasks
-       SET status = 'deleted', deleted_at = now(), updated_at = now(), lease_until = NULL, lease_token = NULL
-       FROM prev
-       WHERE tasks.id = prev.id AND tasks.status <> 'deleted'
-       RETURNING tasks.*, prev.status AS previous_status
+       SET status = 'deleted', deleted_at = now(), updated_at = clock_timestamp(), lease_until = NULL, lease_token = NULL
+       WHERE id = $1
+       RETURNING *
      ), f AS (
        UPDATE files SET original_name = NULL FROM t WHERE files.id = t.file_id RETURNING files.s3_key
      ), r AS (
@@ -629,18 +716,17 @@ export async function deleteTask(db: Queryable, input: { ownerId: string; taskId
        RETURNING results.html_key, results.text_key, results.json_key
      ), h AS (
        INSERT INTO task_history (task_id, from_status, to_status)
-       SELECT t.id, t.previous_status, 'deleted' FROM t
+       SELECT t.id, $2, 'deleted' FROM t
        RETURNING id
      )
      SELECT t.*, h.id AS seq, f.s3_key AS upload_key, r.html_key, r.text_key, r.json_key
      FROM t CROSS JOIN h CROSS JOIN f LEFT JOIN r ON true`,
-    [input.taskId, input.ownerId],
+    [input.taskId, previousStatus],
   );
-  const row = rows[0];
-  if (!row) return null;
+  const row = rows[0]!;
   return {
     task: mapTask(row),
-    previousStatus: row.previous_status,
+    previousStatus,
     seq: row.seq,
     uploadKey: row.upload_key,
     resultKeys: [row.html_key, row.text_key, row.json_key].filter((k): k is string => k !== null),

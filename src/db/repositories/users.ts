@@ -42,11 +42,23 @@ export async function findUserById(db: Queryable, id: string): Promise<UserRecor
   return rows[0] ? mapUser(rows[0]) : null;
 }
 
-/** Oldest first; `afterId`/`limit` page through for the admin listing. */
+export const MAX_USER_LIST_LIMIT = 100;
+
+/**
+ * Oldest first; `afterId`/`limit` page through for the admin listing. Throws RangeError for a
+ * limit outside 1..MAX_USER_LIST_LIMIT or an invalid date; a malformed `afterId` matches no user.
+ */
 export async function listUsers(
   db: Queryable,
   opts: { limit: number; afterCreatedAt?: Date; afterId?: string },
 ): Promise<UserRecord[]> {
+  if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_USER_LIST_LIMIT) {
+    throw new RangeError(`limit must be an integer from 1 to ${MAX_USER_LIST_LIMIT}`);
+  }
+  if (opts.afterCreatedAt !== undefined && Number.isNaN(opts.afterCreatedAt.getTime())) {
+    throw new RangeError('afterCreatedAt is not a valid date');
+  }
+  if (opts.afterId !== undefined && !isUuid(opts.afterId)) return [];
   const after = opts.afterCreatedAt !== undefined && opts.afterId !== undefined;
   const { rows } = await db.query<UserRow>(
     `SELECT * FROM users ${after ? 'WHERE (created_at, id) > ($2, $3)' : ''} ORDER BY created_at, id LIMIT $1`,
