@@ -1,5 +1,7 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import pg from 'pg';
-import { type Database, type Queryable, type QueryResult, PG_OID, parseInt8 } from './database';
+import { errorSummary } from '../adapters/error-summary';
+import { type Database, type Queryable, type QueryResult, PG_OID, parseInt8, sqlState } from './database';
 
 /** Parsers pinned per pool (not on the global `pg.types`) so other pg users in the process are unaffected. */
 const types: pg.CustomTypesConfig = {
@@ -23,11 +25,26 @@ async function run<R extends object>(
   return { rows, rowCount: last?.rowCount ?? rows.length };
 }
 
-export function createPgDatabase(config: string | pg.PoolConfig): Database {
+/**
+ * Handler for errors of idle pooled clients. An idle client that loses its connection (server
+ * restart, Aurora failover or pause) must not crash the process (an 'error' event without a
+ * listener would), but it must be seen: log its kind, message and SQLSTATE only. The error
+ * object itself is never logged, since pg may attach the client and its connection parameters.
+ */
+export function logIdleClientError(logger: Pick<Logger, 'error'>): (err: unknown) => void {
+  return (err) => {
+    const code = sqlState(err);
+    logger.error('database connection lost while idle', { error: errorSummary(err), ...(code ? { sqlState: code } : {}) });
+  };
+}
+
+export function createPgDatabase(
+  config: string | pg.PoolConfig,
+  options: { logger?: Pick<Logger, 'error'> } = {},
+): Database {
   const base: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
   const pool = new pg.Pool({ ...base, types });
-  // An idle client that loses its connection (server restart, Aurora pause) must not crash the process.
-  pool.on('error', () => undefined);
+  pool.on('error', logIdleClientError(options.logger ?? new Logger({ serviceName: 'untxt-db' })));
 
   return {
     kind: 'postgres',

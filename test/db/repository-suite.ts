@@ -811,6 +811,24 @@ function registerServerOnlyCases(adminUrl: string, getDb: () => Database): void 
       }
     });
 
+    it('logs, and survives, the loss of an idle pooled connection', async () => {
+      // Prepare
+      const logger = { error: jest.fn() };
+      const applicationName = `untxt-idle-${randomUUID().slice(0, 8)}`;
+      const pool = createPgDatabase({ connectionString: adminUrl, application_name: applicationName, max: 1 }, { logger });
+      try {
+        await pool.query('SELECT 1');
+        // Act: the server ends the idle connection (as a restart or failover would)
+        await getDb().query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+        while (logger.error.mock.calls.length === 0) await sleep(10);
+        // Assess
+        expect(logger.error).toHaveBeenCalledWith('database connection lost while idle', expect.objectContaining({ sqlState: '57P01' }));
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+      } finally {
+        await pool.close();
+      }
+    });
+
     it('erases the text of a result that was committed while the deletion waited for the task', async () => {
       // Prepare
       const db = getDb();
