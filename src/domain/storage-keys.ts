@@ -44,3 +44,12 @@ export function resultKeys(p: { prefix: string; taskId: string; at: Date }): {
 export function pageCheckpointKey(p: { prefix: string; page: number }): string {
   return `${p.prefix}pages/${p.page}.json`;
 }
+
+/**
+ * Whether a key or prefix lies inside one owner's or one task's area: `uploads/{id}/…` or
+ * `results/{id}/…`. Erasure is only ever aimed at such an area; anything wider (`''`, `uploads/`,
+ * `results`) would remove other users' objects or the whole bucket.
+ */
+export function isWithinErasableArea(keyOrPrefix: string): boolean {
+  return /^(?:uploads|results)\/(?!\.\.?\/)[^/]+\//.test(keyOrPrefix);
+}

@@ -2,6 +2,7 @@
  * Object storage as the domain sees it: one bucket, addressed by key. Keys carry ids only, never
  * file names (see DESIGN.md "Storage"), so adapters may treat them as opaque.
  */
+import { isWithinErasableArea } from '../domain/storage-keys';
 
 export interface PutObjectInput {
   key: string;
@@ -74,7 +75,11 @@ export interface ObjectStore {
   /** Null when the key has no current version. Throws InvalidRangeError when the range starts past the end. */
   get(key: string, options?: { range?: ByteRange }): Promise<GetObjectOutput | null>;
   getAttributes(key: string): Promise<ObjectAttributes | null>;
-  /** Removes every version and delete marker (erasure, not a soft delete). Returns how many were removed. */
+  /**
+   * Removes every version and delete marker (erasure, not a soft delete). Returns how many were
+   * removed. Throws InvalidObjectKeyError for a target outside `uploads/{id}/` or `results/{id}/`
+   * (assertErasableTarget), an empty prefix above all.
+   */
   deleteAllVersions(target: DeleteTarget): Promise<{ deleted: number }>;
   presignPut(input: PresignPutInput): Promise<PresignedPut>;
   presignGet(input: PresignGetInput): Promise<PresignedGet>;
@@ -92,4 +97,16 @@ export class InvalidObjectKeyError extends Error {
     super(`Invalid object key: ${reason}`);
     this.name = 'InvalidObjectKeyError';
   }
+}
+
+/**
+ * The one rule every adapter applies before `deleteAllVersions`: the target must be non-empty and
+ * under `uploads/{id}/` or `results/{id}/`. An empty prefix would erase the whole bucket.
+ */
+export function assertErasableTarget(target: DeleteTarget): void {
+  const value = 'key' in target ? target.key : target.prefix;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidObjectKeyError('key' in target ? 'empty' : 'empty prefix');
+  }
+  if (!isWithinErasableArea(value)) throw new InvalidObjectKeyError('not under uploads/{id}/ or results/{id}/');
 }

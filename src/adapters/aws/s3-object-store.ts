@@ -11,6 +11,7 @@ import {
 import type { Clock } from '../../ports/clock';
 import {
   InvalidRangeError,
+  assertErasableTarget,
   type ByteRange,
   type DeleteTarget,
   type GetObjectOutput,
@@ -105,6 +106,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async deleteAllVersions(target: DeleteTarget): Promise<{ deleted: number }> {
+    assertErasableTarget(target);
     const prefix = 'key' in target ? target.key : target.prefix;
     // ListObjectVersions matches by prefix, so `a/b` would also list `a/bc`: filter exact keys.
     const wanted = 'key' in target ? (key: string) => key === target.key : () => true;

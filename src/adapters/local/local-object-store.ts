@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { Clock } from '../../ports/clock';
 import {
   InvalidRangeError,
+  assertErasableTarget,
   type ByteRange,
   type DeleteTarget,
   type GetObjectOutput,
@@ -28,7 +29,7 @@ import { assertValidRange } from '../byte-range';
 import { systemClock } from '../clock';
 import { errorSummary } from '../error-summary';
 import type { LocalCredentials } from './local-credentials';
-import { assertValidBucketName, assertValidObjectKey, assertValidPrefix } from './object-key';
+import { assertValidBucketName, assertValidObjectKey } from './object-key';
 
 /** What S3 would put into an ObjectCreated notification, and all intake needs from it. */
 export interface ObjectCreatedEvent {
@@ -88,8 +89,10 @@ export interface StreamWriteLimits {
  * One versioned bucket on disk. Layout: `<root>/buckets/<bucket>/<sha256(key)>/` holds `meta.json`
  * (the key and its versions, newest last) and one file per version. File names come from a hash,
  * never from the key, so no key can reach outside the folder, and keys of any shape (`a/b` and
- * `a/b/c`) coexist. Every file is written to `<root>/tmp` and renamed into place, so a crash
- * leaves either the old state or the new one.
+ * `a/b/c`) coexist. Every file is written to `<root>/tmp/<bucket>` and renamed into place, so a
+ * crash leaves either the old state or the new one. The temp folder is the bucket's own: init()
+ * clears it, and must not clear files another bucket's store is writing under the same root.
+ * One store instance per bucket and root (the per-object locks live in the instance).
  */
 export class LocalObjectStore implements ObjectStore {
   readonly bucket: string;
@@ -103,11 +106,11 @@ export class LocalObjectStore implements ObjectStore {
     assertValidBucketName(options.bucket);
     this.bucket = options.bucket;
     this.bucketDir = join(options.rootDir, 'buckets', options.bucket);
-    this.tmpDir = join(options.rootDir, 'tmp');
+    this.tmpDir = join(options.rootDir, 'tmp', options.bucket);
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Creates the folders and clears temp files a crash may have left. */
+  /** Creates the folders and clears temp files a crash of this bucket's store may have left. */
   async init(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
@@ -212,11 +215,12 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   async deleteAllVersions(target: DeleteTarget): Promise<{ deleted: number }> {
+    assertErasableTarget(target);
     if ('key' in target) {
       assertValidObjectKey(target.key);
       return { deleted: await this.removeObject(target.key) };
     }
-    assertValidPrefix(target.prefix);
+    assertValidObjectKey(target.prefix);
     let deleted = 0;
     for (const key of await this.keysWithPrefix(target.prefix)) deleted += await this.removeObject(key);
     return { deleted };

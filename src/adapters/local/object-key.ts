@@ -23,12 +23,6 @@ export function assertValidObjectKey(key: string): void {
   }
 }
 
-export function assertValidPrefix(prefix: string): void {
-  // An empty prefix would mean "the whole bucket": too easy to reach by mistake in an erasure path.
-  if (prefix.length === 0) throw new InvalidObjectKeyError('empty prefix');
-  assertValidObjectKey(prefix);
-}
-
 export function assertValidBucketName(bucket: string): void {
   if (!BUCKET_NAME.test(bucket) || bucket.includes('..')) throw new Error(`Invalid bucket name: ${bucket}`);
 }

@@ -13,7 +13,7 @@ import type { GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { S3ObjectStore } from '../../../src/adapters/aws/s3-object-store';
-import { InvalidRangeError } from '../../../src/ports/object-store';
+import { InvalidObjectKeyError, InvalidRangeError } from '../../../src/ports/object-store';
 
 const s3 = mockClient(S3Client);
 const BUCKET = 'untxt-documents';
@@ -132,16 +132,35 @@ describe('the S3 object store', () => {
     // Prepare
     s3.on(ListObjectVersionsCommand).resolves({
       IsTruncated: false,
-      Versions: [{ Key: 'a/b', VersionId: 'v1' }, { Key: 'a/bc', VersionId: 'v2' }],
+      Versions: [{ Key: 'uploads/u/f/original.pdf', VersionId: 'v1' }, { Key: 'uploads/u/f/original.pdfx', VersionId: 'v2' }],
     });
     s3.on(DeleteObjectsCommand).resolves({});
 
     // Act
-    const result = await store().deleteAllVersions({ key: 'a/b' });
+    const result = await store().deleteAllVersions({ key: 'uploads/u/f/original.pdf' });
 
     // Assess
     expect(result).toEqual({ deleted: 1 });
-    expect(s3).toHaveReceivedCommandWith(DeleteObjectsCommand, { Delete: { Objects: [{ Key: 'a/b', VersionId: 'v1' }], Quiet: true } });
+    expect(s3).toHaveReceivedCommandWith(DeleteObjectsCommand, { Delete: { Objects: [{ Key: 'uploads/u/f/original.pdf', VersionId: 'v1' }], Quiet: true } });
+  });
+
+  it.each([
+    ['an empty prefix', { prefix: '' }],
+    ['the whole results area', { prefix: 'results/' }],
+    ['a prefix outside uploads and results', { prefix: 'logs/' }],
+    ['a key outside uploads and results', { key: 'a/b' }],
+  ])('refuses to erase %s without calling S3', async (_name, target) => {
+    // Prepare
+    s3.on(ListObjectVersionsCommand).resolves({ IsTruncated: false, Versions: [{ Key: 'uploads/u/f/original.pdf', VersionId: 'v1' }] });
+    s3.on(DeleteObjectsCommand).resolves({});
+
+    // Act
+    const attempt = store().deleteAllVersions(target);
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(InvalidObjectKeyError);
+    expect(s3).toHaveReceivedCommandTimes(ListObjectVersionsCommand, 0);
+    expect(s3).toHaveReceivedCommandTimes(DeleteObjectsCommand, 0);
   });
 
   it('fails when S3 could not delete some versions, without naming the keys', async () => {

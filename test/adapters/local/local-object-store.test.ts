@@ -45,6 +45,24 @@ describe('the local object store on disk', () => {
     expect(attributes).toMatchObject({ size: 26, sha256Hex: put.sha256Hex, versionId: put.versionId });
   });
 
+  it('keeps its temp files when a store of another bucket under the same root starts', async () => {
+    // Prepare: a temp file this store is still writing
+    const pending = join(dir, 'objects', 'tmp', 'untxt-documents', 'in-flight');
+    await writeFile(pending, 'partial upload');
+    const other = new LocalObjectStore({
+      rootDir: join(dir, 'objects'),
+      bucket: 'untxt-other',
+      credentials: await loadOrCreateLocalCredentials(join(dir, 'objects')),
+      endpoint: () => 'http://127.0.0.1:9/s3',
+    });
+
+    // Act
+    await other.init();
+
+    // Assess
+    expect(await readFile(pending, 'utf8')).toBe('partial upload');
+  });
+
   it('answers null for a missing key and refuses a range past the end', async () => {
     // Prepare
     await store.put({ key: 'a/b', body: 'xyz', contentType: 'text/plain' });
@@ -74,17 +92,17 @@ describe('the local object store on disk', () => {
 
   it('deletes every version under a key, and only that key', async () => {
     // Prepare
-    await store.put({ key: 'a/b', body: 'one', contentType: 'text/plain' });
-    await store.put({ key: 'a/b', body: 'two', contentType: 'text/plain' });
-    await store.put({ key: 'a/bc', body: 'other', contentType: 'text/plain' });
+    await store.put({ key: 'uploads/u/f/original.pdf', body: 'one', contentType: 'text/plain' });
+    await store.put({ key: 'uploads/u/f/original.pdf', body: 'two', contentType: 'text/plain' });
+    await store.put({ key: 'uploads/u/f/original.pdfx', body: 'other', contentType: 'text/plain' });
 
     // Act
-    const result = await store.deleteAllVersions({ key: 'a/b' });
+    const result = await store.deleteAllVersions({ key: 'uploads/u/f/original.pdf' });
 
     // Assess
     expect(result).toEqual({ deleted: 2 });
-    expect(await store.get('a/b')).toBeNull();
-    expect(await store.get('a/bc')).not.toBeNull();
+    expect(await store.get('uploads/u/f/original.pdf')).toBeNull();
+    expect(await store.get('uploads/u/f/original.pdfx')).not.toBeNull();
   });
 
   it('deletes every version under a prefix and leaves no bytes of them on disk', async () => {
@@ -104,15 +122,27 @@ describe('the local object store on disk', () => {
     expect(await store.get('results/u/2026-01/t2/t2.html')).not.toBeNull();
     const bucketDir = join(dir, 'objects', 'buckets', 'untxt-documents');
     expect(await readdir(bucketDir)).toHaveLength(1);
-    expect(await readdir(join(dir, 'objects', 'tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'objects', 'tmp', 'untxt-documents'))).toEqual([]);
   });
 
-  it('refuses an empty prefix rather than erase the whole bucket', async () => {
+  it.each([
+    ['an empty prefix', { prefix: '' }],
+    ['the whole uploads area', { prefix: 'uploads/' }],
+    ['a prefix outside uploads and results', { prefix: 'a/' }],
+    ['a parent segment as the id', { prefix: 'results/../' }],
+    ['a key outside uploads and results', { key: 'a/b' }],
+  ])('refuses to erase %s, leaving every object in place', async (_name, target) => {
+    // Prepare
+    await store.put({ key: 'a/b', body: 'keep', contentType: 'text/plain' });
+    await store.put({ key: 'uploads/u/f/original.pdf', body: 'keep', contentType: 'application/pdf' });
+
     // Act
-    const attempt = store.deleteAllVersions({ prefix: '' });
+    const attempt = store.deleteAllVersions(target);
 
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(InvalidObjectKeyError);
+    expect(await store.get('a/b')).not.toBeNull();
+    expect(await store.get('uploads/u/f/original.pdf')).not.toBeNull();
   });
 
   it.each([
