@@ -81,8 +81,9 @@ export class DatabaseMigrations extends Construct {
       handler: this.function,
       timeout: MIGRATION_TIMEOUT,
       executeOnHandlerChange: true,
-      // The whole database construct: cluster, writer, and the security group rules that let this function in.
-      executeAfter: [database, securityGroup, network.interfaceEndpoints.SecretsManager],
+      // The whole database construct (cluster, writer, the rules that let this function in), and the
+      // endpoints' security group, which holds the rule admitting this function to Secrets Manager.
+      executeAfter: [database, securityGroup, network.endpointSecurityGroup, network.interfaceEndpoints.SecretsManager],
     });
   }
 }

@@ -1,7 +1,10 @@
-import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 
 export interface NetworkProps {
@@ -36,9 +39,24 @@ export const HTTPS = ec2.Port.tcp(443);
 export const VPC_CIDR = '10.40.0.0/16';
 
 /**
+ * What the VPC may do with a bucket through the S3 gateway endpoint: `read` for buckets it only
+ * downloads from (e.g. a future model-weights bucket), `readWrite` for the documents bucket.
+ */
+export type S3EndpointAccess = 'read' | 'readWrite';
+
+/** Object and listing actions the service's S3 adapter uses; bucket configuration is never done from the VPC. */
+const S3_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectAttributes', 's3:ListBucket', 's3:ListBucketVersions'];
+const S3_WRITE_ACTIONS = ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:AbortMultipartUpload'];
+
+/**
  * A VPC with no route to the internet: two AZs of private isolated subnets, no NAT, no internet
  * gateway. AWS APIs are reached through gateway (S3, DynamoDB) and interface endpoints. All
  * traffic is recorded in flow logs.
+ *
+ * The gateway endpoints carry policies naming this stack's buckets and tables only (added with
+ * `allowS3Bucket` and `allowDynamoDbTable` once those exist), so code in the VPC cannot copy data
+ * to a bucket or table of another account. Synthesis fails if a gateway endpoint was given none,
+ * since an endpoint without a policy allows everything.
  */
 export class Network extends Construct {
   readonly vpc: ec2.IVpc;
@@ -47,6 +65,10 @@ export class Network extends Construct {
   readonly endpointSecurityGroup: ec2.ISecurityGroup;
   readonly flowLogGroup: logs.ILogGroup;
   readonly interfaceEndpoints: Readonly<Record<InterfaceEndpointName, ec2.InterfaceVpcEndpoint>>;
+  readonly s3Endpoint: ec2.GatewayVpcEndpoint;
+  readonly dynamoDbEndpoint: ec2.GatewayVpcEndpoint;
+  private allowedBuckets = 0;
+  private allowedTables = 0;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -56,29 +78,72 @@ export class Network extends Construct {
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 20 }],
       restrictDefaultSecurityGroup: true,
-      gatewayEndpoints: {
-        S3: { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.subnets] },
-        DynamoDb: { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [this.subnets] },
-      },
     });
     this.vpc = vpc;
+    this.s3Endpoint = vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3, subnets: [this.subnets] });
+    this.dynamoDbEndpoint = vpc.addGatewayEndpoint('DynamoDb', {
+      service: ec2.GatewayVpcEndpointAwsService.DYNAMODB,
+      subnets: [this.subnets],
+    });
+    this.allowEcrImageLayers();
+    this.node.addValidation({
+      validate: () => [
+        ...(this.allowedBuckets === 0 ? ['the S3 gateway endpoint allows no bucket of this stack (call allowS3Bucket)'] : []),
+        ...(this.allowedTables === 0 ? ['the DynamoDB gateway endpoint allows no table (call allowDynamoDbTable); without a policy it allows every table'] : []),
+      ],
+    });
     this.flowLogGroup = this.addFlowLogs(vpc, props);
     this.endpointSecurityGroup = this.newEndpointSecurityGroup(vpc);
     this.interfaceEndpoints = this.addInterfaceEndpoints(vpc);
   }
 
   /**
-   * Lets a VPC resource whose security group has no default egress reach the interface endpoints.
-   * The endpoints already admit the whole VPC CIDR; this opens the caller's side.
+   * Lets a VPC resource reach the interface endpoints: HTTPS egress from its security groups to the
+   * endpoints' group, and ingress on the endpoints' group from each of them (nothing else gets in).
    */
   allowEndpointAccessFrom(resource: ec2.IConnectable): void {
     for (const sg of resource.connections.securityGroups) {
-      sg.addEgressRule(
-        ec2.Peer.securityGroupId(this.endpointSecurityGroup.securityGroupId),
-        HTTPS,
-        'HTTPS to the VPC interface endpoints',
-      );
+      // Both peers are security group constructs, so CDK writes each rule as a resource of its own
+      // rather than inline, which would make the two groups reference each other (a cycle).
+      sg.addEgressRule(this.endpointSecurityGroup, HTTPS, 'HTTPS to the VPC interface endpoints');
+      this.endpointSecurityGroup.addIngressRule(sg, HTTPS, 'HTTPS from a resource allowed to use the endpoints');
     }
+  }
+
+  /** Lets code in the VPC use this bucket's objects through the S3 gateway endpoint. */
+  allowS3Bucket(bucket: s3.IBucket, access: S3EndpointAccess): void {
+    this.allowedBuckets += 1;
+    this.s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: access === 'readWrite' ? [...S3_READ_ACTIONS, ...S3_WRITE_ACTIONS] : S3_READ_ACTIONS,
+        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+      }),
+    );
+  }
+
+  /** Lets code in the VPC use this table and its indexes through the DynamoDB gateway endpoint. */
+  allowDynamoDbTable(table: dynamodb.ITable): void {
+    this.allowedTables += 1;
+    this.dynamoDbEndpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['dynamodb:*'],
+        resources: [table.tableArn, `${table.tableArn}/index/*`],
+      }),
+    );
+  }
+
+  /** ECR keeps image layers in an AWS-owned bucket per region; Fargate pulls them through the S3 endpoint. */
+  private allowEcrImageLayers(): void {
+    const { partition, region } = Stack.of(this);
+    this.s3Endpoint.addToPolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['s3:GetObject'],
+        resources: [`arn:${partition}:s3:::prod-${region}-starport-layer-bucket/*`],
+      }),
+    );
   }
 
   private addFlowLogs(vpc: ec2.Vpc, props: NetworkProps): logs.ILogGroup {
@@ -102,10 +167,10 @@ export class Network extends Construct {
   private newEndpointSecurityGroup(vpc: ec2.Vpc): ec2.SecurityGroup {
     const sg = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
       vpc,
-      description: 'VPC interface endpoints: HTTPS from inside the VPC only',
+      description: 'VPC interface endpoints: HTTPS from allowed security groups only',
       allowAllOutbound: false,
     });
-    sg.addIngressRule(ec2.Peer.ipv4(VPC_CIDR), HTTPS, 'HTTPS from the VPC');
+    // Ingress is added per caller by allowEndpointAccessFrom.
     return sg;
   }
 

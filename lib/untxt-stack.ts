@@ -74,6 +74,9 @@ export class UntxtStack extends Stack {
       ...logs,
     });
     this.connections = new ConnectionsTable(this, 'Connections', { key: this.keys.data });
+    // The gateway endpoints' policies name exactly these; the network exists before them.
+    this.network.allowS3Bucket(this.storage.bucket, 'readWrite');
+    this.network.allowDynamoDbTable(this.connections.table);
     this.addOutputs();
   }
 

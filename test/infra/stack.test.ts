@@ -94,14 +94,71 @@ describe('the network', () => {
     for (const endpoint of interfaces) expect(endpoint.Properties.PrivateDnsEnabled).toBe(true);
   });
 
-  it('admits only HTTPS from the VPC CIDR to the interface endpoints', () => {
+  it('admits HTTPS to the interface endpoints only from the security groups given egress to them', () => {
     // Act
-    const endpointSg = resourceById(template, logicalIdOf(stack, stack.network.endpointSecurityGroup));
+    const endpointSgId = logicalIdOf(stack, stack.network.endpointSecurityGroup);
+    const endpointSg = resourceById(template, endpointSgId);
+    const ingress = resourcesOfType('AWS::EC2::SecurityGroupIngress').filter(
+      (r) => JSON.stringify(r.Properties.GroupId) === JSON.stringify({ 'Fn::GetAtt': [endpointSgId, 'GroupId'] }),
+    );
+    const egressToEndpoints = resourcesOfType('AWS::EC2::SecurityGroupEgress').filter(
+      (r) => JSON.stringify(r.Properties.DestinationSecurityGroupId) === JSON.stringify({ 'Fn::GetAtt': [endpointSgId, 'GroupId'] }),
+    );
 
     // Assess
-    expect(endpointSg.Properties.SecurityGroupIngress).toEqual([
-      { CidrIp: '10.40.0.0/16', Description: 'HTTPS from the VPC', FromPort: 443, IpProtocol: 'tcp', ToPort: 443 },
-    ]);
+    expect(endpointSg.Properties.SecurityGroupIngress).toBeUndefined();
+    expect(egressToEndpoints.length).toBeGreaterThan(0);
+    expect(ingress.map((r) => r.Properties.SourceSecurityGroupId)).toEqual(egressToEndpoints.map((r) => r.Properties.GroupId));
+    for (const rule of [...ingress, ...egressToEndpoints]) {
+      expect(rule.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 });
+    }
+  });
+
+  describe('gateway endpoint policy', () => {
+    const policyOf = (endpoint: Parameters<typeof logicalIdOf>[1]) =>
+      (resourceById(template, logicalIdOf(stack, endpoint)).Properties.PolicyDocument as { Statement: PolicyStatementJson[] } | undefined)
+        ?.Statement;
+    const documents = arnOf(stack.storage.bucket);
+    const table = arnOf(stack.connections.table);
+
+    it('lets S3 reach only the documents bucket and the regional ECR image-layer bucket', () => {
+      // Act
+      const statements = policyOf(stack.network.s3Endpoint);
+
+      // Assess
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: 's3:GetObject',
+          Resource: {
+            'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::prod-', { Ref: 'AWS::Region' }, '-starport-layer-bucket/*']],
+          },
+        },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:DeleteObjectVersion', 's3:ListBucketVersions']),
+          Resource: [documents, { 'Fn::Join': ['', [documents, '/*']] }],
+        },
+      ]);
+      expect(JSON.stringify(statements)).not.toMatch(/"s3:\*"|"s3:Put(Bucket|Lifecycle|Encryption)/);
+    });
+
+    it('lets DynamoDB reach only the connections table and its indexes', () => {
+      // Act
+      const statements = policyOf(stack.network.dynamoDbEndpoint);
+
+      // Assess
+      expect(statements).toEqual([
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: 'dynamodb:*',
+          Resource: [table, { 'Fn::Join': ['', [table, '/index/*']] }],
+        },
+      ]);
+    });
   });
 
   it('restricts the default security group', () => {
@@ -521,9 +578,20 @@ describe('the database', () => {
 });
 
 describe('the migration trigger', () => {
+  /** The endpoint security group's ingress rules admitting this function's security groups. */
+  const endpointIngressFrom = (fn: typeof stack.migrations.function): string[] => {
+    const sources = fn.connections.securityGroups.map((sg) => JSON.stringify({ 'Fn::GetAtt': [logicalIdOf(stack, sg), 'GroupId'] }));
+    const ids = Object.entries(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .filter(([, r]) => sources.includes(JSON.stringify((r as CfnResourceJson).Properties.SourceSecurityGroupId)))
+      .filter(([, r]) => (r as CfnResourceJson).Properties.FromPort === 443)
+      .map(([id]) => id);
+    expect(ids).toHaveLength(1);
+    return ids;
+  };
+
   const fn = () => resourceById(template, logicalIdOf(stack, stack.migrations.function));
 
-  it('runs after the cluster, its writer, the security group rules and the Secrets Manager endpoint', () => {
+  it('runs after the cluster, its writer, the Secrets Manager endpoint and the rules that let it reach both', () => {
     // Act
     const trigger = resourcesOfType('Custom::Trigger');
 
@@ -534,6 +602,7 @@ describe('the migration trigger', () => {
         logicalIdOf(stack, stack.database.cluster),
         logicalIdOf(stack, stack.database.cluster.node.findChild('Writer')),
         logicalIdOf(stack, stack.network.interfaceEndpoints.SecretsManager),
+        ...endpointIngressFrom(stack.migrations.function),
       ]),
     );
     expect(trigger[0]!.Properties).toMatchObject({ InvocationType: 'RequestResponse', ExecuteOnHandlerChange: true });

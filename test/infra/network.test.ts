@@ -1,0 +1,48 @@
+import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Network } from '../../lib/network';
+
+function newNetwork(): { app: App; stack: Stack; network: Network } {
+  const app = new App();
+  const stack = new Stack(app, 'NetworkOnly');
+  const network = new Network(stack, 'Network', {
+    logKey: new kms.Key(stack, 'LogKey'),
+    logRetentionDays: 30,
+    logRemovalPolicy: RemovalPolicy.DESTROY,
+  });
+  return { app, stack, network };
+}
+
+describe('the network', () => {
+  it('refuses to synthesize while its gateway endpoints would allow every bucket and table', () => {
+    // Prepare
+    const { app, stack, network } = newNetwork();
+    network.allowS3Bucket(new s3.Bucket(stack, 'Bucket'), 'read');
+
+    // Act
+    const synth = () => app.synth();
+
+    // Assess
+    expect(synth).toThrow(/DynamoDB gateway endpoint allows no table/);
+  });
+
+  it('grants a read-only bucket no write action through the S3 endpoint', () => {
+    // Prepare
+    const { stack, network } = newNetwork();
+    network.allowDynamoDbTable(new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }));
+
+    // Act
+    network.allowS3Bucket(new s3.Bucket(stack, 'Weights'), 'read');
+
+    // Assess
+    const endpoints = Template.fromStack(stack).findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Gateway' } });
+    const s3Policy = JSON.stringify(
+      Object.values(endpoints).find((e) => JSON.stringify(e).includes('s3:GetObject')),
+    );
+    expect(s3Policy).toContain('Weights');
+    expect(s3Policy).not.toMatch(/s3:(Put|Delete|Abort)/);
+  });
+});
