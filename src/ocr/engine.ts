@@ -1,0 +1,81 @@
+/**
+ * The OCR engine port: one rasterized page in, that page's blocks out.
+ *
+ * Every engine reports boxes in the pixels of the image it was given (origin top-left,
+ * `[x1, y1, x2, y2]`), so assembly never needs to know which engine ran. An engine whose model
+ * answers in other units (Qwen3-VL: 0–1000 relative to the page) converts before returning.
+ * Blocks carry either plain `text` (Tesseract) or an `html` fragment (Qwen3-VL); assembly
+ * sanitizes HTML and escapes text, so engines never produce trusted markup.
+ */
+
+/** A rasterized page. `rgba` is raw 8-bit RGBA, row-major, `width × height × 4` bytes. */
+export interface PageImage {
+  /** 1-based page number in the document. */
+  page: number;
+  width: number;
+  height: number;
+  format: 'rgba' | 'png';
+  data: Uint8Array;
+}
+
+export type BlockKind = 'text' | 'heading' | 'list' | 'table' | 'image' | 'formula' | 'caption' | 'other';
+
+/** `[x1, y1, x2, y2]` in page pixels, origin top-left. */
+export type BBox = readonly [number, number, number, number];
+
+export interface OcrWord {
+  text: string;
+  bbox: BBox;
+  /** 0–1. */
+  confidence: number;
+}
+
+export interface OcrBlock {
+  kind: BlockKind;
+  /** Plain text of the block; escaped on assembly. */
+  text?: string;
+  /** An HTML fragment (e.g. a table); sanitized on assembly with the allowlist. */
+  html?: string;
+  /** Null when the engine gave no box (some vLLM builds drop Qwen3-VL's boxes). */
+  bbox: BBox | null;
+  /** 0–1; null when the engine has no measure for the block. */
+  confidence: number | null;
+  words?: OcrWord[];
+}
+
+export interface OcrPage {
+  page: number;
+  /** Size of the page image the boxes refer to (after any rotation the engine applied). */
+  width: number;
+  height: number;
+  /** Which engine produced the page (the JSON view marks it per page). */
+  engine: string;
+  /** 0–1 over the page's words; null for a page without text. */
+  confidence: number | null;
+  /** Clockwise degrees the engine turned the image to read it upright. */
+  rotation: 0 | 90 | 180 | 270;
+  blocks: OcrBlock[];
+}
+
+export interface RecognizeOptions {
+  /** Aborts work not yet started (shutdown); an engine may still finish a page it is on. */
+  signal?: AbortSignal;
+}
+
+export interface OcrEngine {
+  /** Stable name recorded with each page and the result, e.g. `tesseract.js-7/eng+deu`. */
+  readonly name: string;
+  /** How many pages the engine can usefully work on at once (the worker's pool uses it as a hint). */
+  readonly concurrency: number;
+  recognize(image: PageImage, options?: RecognizeOptions): Promise<OcrPage>;
+  /** Releases workers or connections; pending pages are rejected. */
+  close(): Promise<void>;
+}
+
+/** A page the engine cannot read at all (a corrupt image): the worker fails the task rather than retrying. */
+export class UnreadablePageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnreadablePageError';
+  }
+}
