@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../src/adapters/error-summary';
+import { splitRequestTarget } from '../src/adapters/local/request-target';
 import { sendProblem } from './http';
 
 export interface RequestContext {
@@ -104,12 +105,8 @@ export class Router {
  * on its way to a handler that reads the raw URL (the object store signs the raw path).
  */
 function splitTarget(target: string): { path: string; query: URLSearchParams } {
-  // Absolute-form targets (`GET http://host/path`) are legal in HTTP/1.1.
-  const relative = target.startsWith('/') ? target : target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i, '') || '/';
-  const queryStart = relative.indexOf('?');
-  return queryStart === -1
-    ? { path: relative, query: new URLSearchParams() }
-    : { path: relative.slice(0, queryStart), query: new URLSearchParams(relative.slice(queryStart + 1)) };
+  const { path, rawQuery } = splitRequestTarget(target);
+  return { path, query: new URLSearchParams(rawQuery) };
 }
 
 function parsePattern(pattern: string): Segment[] {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -7,8 +7,9 @@ import type { Clock } from '../../ports/clock';
 import { InvalidObjectKeyError, InvalidRangeError, type ByteRange } from '../../ports/object-store';
 import { systemClock } from '../clock';
 import { errorSummary } from '../error-summary';
-import { ObjectWriteError, resolveRange, type LocalObjectStore } from './local-object-store';
+import { ObjectWriteError, resolveRange, type LocalObjectStore, type StoredVersion } from './local-object-store';
 import { assertValidObjectKey } from './object-key';
+import { splitRequestTarget } from './request-target';
 import type { PresignedUrlVerifier } from './sigv4-verifier';
 
 export interface LocalS3HandlerOptions {
@@ -119,8 +120,24 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
     res: ServerResponse,
   ): Promise<S3Error | null> {
     const found = await store.findVersion(key, query.versionId);
-    if (!found) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
-    const { version, path } = found;
+    // Opened before any header is sent: a delete between the lookup and here (the object's folder
+    // renamed away) is then an ordinary NoSuchKey, and once open the bytes stay readable to the end.
+    const file = found ? await openIfPresent(found.path) : null;
+    if (!found || !file) return { status: 404, code: 'NoSuchKey', message: 'The specified key does not exist.' };
+    try {
+      return await sendVersion(found.version, file, query, req, res);
+    } finally {
+      await file.close();
+    }
+  }
+
+  async function sendVersion(
+    version: StoredVersion,
+    file: FileHandle,
+    query: Record<string, string>,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<S3Error | null> {
     const range = parseRangeHeader(req.headers.range, version.size);
     let slice = { start: 0, end: version.size - 1 };
     if (range) {
@@ -152,7 +169,7 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
       res.end();
       return null;
     }
-    await pipeline(createReadStream(path, { start: slice.start, end: slice.end }), res);
+    await pipeline(file.createReadStream({ start: slice.start, end: slice.end, autoClose: false }), res);
     return null;
   }
 }
@@ -160,9 +177,8 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
 type Target = { bucket: string; key: string; rawPath: string; query: Record<string, string> };
 
 function parseTarget(url: string, mountPath: string): Target | S3Error {
-  const queryStart = url.indexOf('?');
-  const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
-  const query = parseQuery(queryStart === -1 ? '' : url.slice(queryStart + 1));
+  const { path: rawPath, rawQuery } = splitRequestTarget(url);
+  const query = parseQuery(rawQuery);
   if (!query) return { status: 400, code: 'InvalidArgument', message: 'Malformed query string' };
   if (!rawPath.startsWith(`${mountPath}/`)) return { status: 404, code: 'NoSuchBucket', message: 'The specified bucket does not exist' };
   const rest = rawPath.slice(mountPath.length + 1);
@@ -179,6 +195,15 @@ function parseTarget(url: string, mountPath: string): Target | S3Error {
     if (error instanceof InvalidObjectKeyError || error instanceof URIError) {
       return { status: 400, code: 'InvalidArgument', message: 'The object key is not acceptable.' };
     }
+    throw error;
+  }
+}
+
+async function openIfPresent(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
 }

@@ -46,7 +46,9 @@ class CanonicalSigner extends SignatureV4 {
  * values of the headers the URL says it signed. A client that changes the key, a signed query
  * parameter or a signed header (Content-Type, Content-Length, x-amz-checksum-sha256) therefore
  * gets SignatureDoesNotMatch, exactly as from S3. Checks the expiry after the signature, so a
- * tampered X-Amz-Expires reads as tampering.
+ * tampered X-Amz-Expires reads as tampering. Like S3, any `x-amz-*` header the URL did not sign is
+ * refused (AccessDenied): such headers change what a request does (SSE-C keys, a KMS key id, a
+ * checksum), so an unsigned one would let the holder of a URL do more than it was signed for.
  */
 export class PresignedUrlVerifier {
   private readonly signer: CanonicalSigner;
@@ -81,6 +83,9 @@ export class PresignedUrlVerifier {
       return { status: 403, code: 'InvalidAccessKeyId', message: 'The AWS Access Key Id you provided does not exist in our records.' };
     }
     const signedHeaderNames = (query['X-Amz-SignedHeaders'] ?? '').split(';');
+    if (!isCanonicalHeaderList(signedHeaderNames)) {
+      return malformed('X-Amz-SignedHeaders must list distinct lower-case header names in order');
+    }
     if (!signedHeaderNames.includes('host')) return malformed('X-Amz-SignedHeaders must include host');
 
     const expected = await this.signatureFor(request, signedHeaderNames, credential, longDate);
@@ -90,6 +95,10 @@ export class PresignedUrlVerifier {
         code: 'SignatureDoesNotMatch',
         message: 'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
       };
+    }
+    const unsigned = Object.keys(request.headers).find((name) => name.toLowerCase().startsWith('x-amz-') && !signedHeaderNames.includes(name.toLowerCase()));
+    if (unsigned !== undefined) {
+      return { status: 403, code: 'AccessDenied', message: 'There were headers present in the request which were not signed' };
     }
     if (now.getTime() >= signedAt.getTime() + expiresIn * 1000) {
       return { status: 403, code: 'AccessDenied', message: 'Request has expired' };
@@ -157,6 +166,11 @@ function parseLongDate(value: string): Date | null {
 function normaliseHeaderValue(value: string | string[] | undefined): string {
   const joined = Array.isArray(value) ? value.join(',') : (value ?? '');
   return joined.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').trim();
+}
+
+/** SigV4's form: lower-case names, sorted, each once. Anything else is a hand-made or tampered list. */
+function isCanonicalHeaderList(names: string[]): boolean {
+  return names.every((name, i) => /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name) && (i === 0 || names[i - 1]! < name));
 }
 
 function sameHex(expected: string, provided: string): boolean {

@@ -227,7 +227,7 @@ describe('the local object store over HTTP', () => {
     expect(response.status).toBe(400);
     expect(s3Code(response.text)).toBe('BadDigest');
     expect(await store.getAttributes('uploads/u1/2026-01/f1/original.pdf')).toBeNull();
-    expect(await readdir(join(dir, 'objects', 'tmp'))).toEqual([]);
+    expect(await readdir(join(dir, 'objects', 'tmp', BUCKET))).toEqual([]);
   });
 
   it('refuses a URL signed with a key pair it does not know', async () => {
@@ -320,6 +320,112 @@ describe('the local object store over HTTP', () => {
   it('answers NoSuchKey for a validly signed GET of a missing object', async () => {
     // Prepare
     const presigned = await store.presignGet({ key: 'results/none', expiresInSeconds: 60 });
+
+    // Act
+    const response = await fetch(presigned.url);
+
+    // Assess
+    expect(response.status).toBe(404);
+    expect(s3Code(await response.text())).toBe('NoSuchKey');
+  });
+
+  it('refuses a valid PUT URL replayed with another Host header, and stores nothing', async () => {
+    // Prepare
+    const presigned = await presignUpload();
+    const url = new URL(presigned.url);
+
+    // Act
+    const response = await rawRequest(url.port, 'PUT', `${url.pathname}${url.search}`, {
+      ...presigned.headers,
+      'Content-Length': String(PDF.byteLength),
+      Host: `untxt-documents.s3.amazonaws.com`,
+    }, PDF);
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(s3Code(response.body)).toBe('SignatureDoesNotMatch');
+    expect(await store.getAttributes('uploads/u1/2026-01/f1/original.pdf')).toBeNull();
+  });
+
+  it.each([
+    ['an SSE-C key', { 'x-amz-server-side-encryption-customer-algorithm': 'AES256' }],
+    ['a KMS key id', { 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:111122223333:key/x' }],
+    ['an unsigned checksum', { 'x-amz-checksum-crc32': 'AAAAAA==' }],
+  ])('refuses a valid PUT URL sent with %s it did not sign, with AccessDenied', async (_name, extra) => {
+    // Prepare
+    const presigned = await presignUpload();
+
+    // Act
+    const response = await upload(presigned.url, { ...presigned.headers, ...extra });
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(s3Code(response.text)).toBe('AccessDenied');
+    expect(await store.getAttributes('uploads/u1/2026-01/f1/original.pdf')).toBeNull();
+  });
+
+  it('refuses a URL signed more than 15 minutes in the future, as S3 does', async () => {
+    // Prepare: signed with a clock 20 minutes ahead of the store's
+    const client = createS3Client({ endpoint, forcePathStyle: true, region: LOCAL_REGION, credentials });
+    const ahead = new ManualClock(new Date(clock.now().getTime() + 20 * 60_000));
+    const presigned = await presignPut(
+      client,
+      BUCKET,
+      { key: 'uploads/u1/2026-01/f1/original.pdf', contentType: 'application/pdf', contentLength: PDF.byteLength, sha256Hex: sha256Hex(PDF), expiresInSeconds: 3600 },
+      ahead,
+    );
+
+    // Act
+    const response = await upload(presigned.url, presigned.headers);
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(s3Code(response.text)).toBe('AccessDenied');
+    expect(response.text).toContain('not valid yet');
+  });
+
+  it.each([
+    ['a repeated name', (names: string) => `${names};host`],
+    ['an upper-case name', (names: string) => names.replace('host', 'Host')],
+    ['names out of order', (names: string) => names.split(';').reverse().join(';')],
+  ])('refuses X-Amz-SignedHeaders with %s as a malformed query', async (_name, edit) => {
+    // Prepare
+    const presigned = await presignUpload();
+    const url = new URL(presigned.url);
+    url.searchParams.set('X-Amz-SignedHeaders', edit(url.searchParams.get('X-Amz-SignedHeaders') ?? ''));
+
+    // Act
+    const response = await upload(url.toString(), presigned.headers);
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(s3Code(response.text)).toBe('AuthorizationQueryParametersError');
+  });
+
+  it('accepts a presigned PUT sent in absolute form, as the router does', async () => {
+    // Prepare
+    const presigned = await presignUpload();
+    const url = new URL(presigned.url);
+
+    // Act
+    const response = await rawRequest(url.port, 'PUT', presigned.url, { ...presigned.headers, 'Content-Length': String(PDF.byteLength) }, PDF);
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(await store.getAttributes('uploads/u1/2026-01/f1/original.pdf')).not.toBeNull();
+  });
+
+  it('answers NoSuchKey for a GET of an object deleted after it was looked up', async () => {
+    // Prepare: the object is erased between the lookup and the read
+    const key = 'results/u1/2026-01/t1/t1.txt';
+    await store.put({ key, body: 'secret text', contentType: 'text/plain' });
+    const presigned = await store.presignGet({ key, expiresInSeconds: 60 });
+    const lookUp = store.findVersion.bind(store);
+    jest.spyOn(store, 'findVersion').mockImplementation(async (...args) => {
+      const found = await lookUp(...args);
+      await store.deleteAllVersions({ key });
+      return found;
+    });
 
     // Act
     const response = await fetch(presigned.url);
