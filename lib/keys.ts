@@ -9,17 +9,20 @@ export interface KeysProps {
 }
 
 /**
- * The customer-managed keys. Three keys, each with automatic yearly rotation:
+ * The customer-managed keys. Four keys, each with automatic yearly rotation:
  * - `data`: documents bucket, Aurora storage and master secret, DynamoDB tables.
  * - `queues`: SQS. Separate because S3 must use the queue key to deliver notifications, and one
  *   key for bucket and queue forms a dependency cycle (key policy → bucket → key).
  * - `logs`: CloudWatch log groups. Separate so that granting the CloudWatch Logs service use of a
  *   key never lets it decrypt documents.
+ * - `events`: the EventBridge bus and its archive. Separate for the same reason: EventBridge is let
+ *   in (for this bus only), and must never be able to decrypt documents.
  */
 export class Keys extends Construct {
   readonly data: kms.IKey;
   readonly queues: kms.IKey;
   readonly logs: kms.IKey;
+  readonly events: kms.IKey;
 
   constructor(scope: Construct, id: string, props: KeysProps) {
     super(scope, id);
@@ -28,6 +31,8 @@ export class Keys extends Construct {
     const logsKey = this.newKey('Logs', 'untxt CloudWatch log groups', props.removalPolicy);
     allowCloudWatchLogs(logsKey);
     this.logs = logsKey;
+    // EventBridge's key-policy statements are added by the bus and archive that use the key.
+    this.events = this.newKey('Events', 'untxt EventBridge bus and archive', props.removalPolicy);
   }
 
   private newKey(id: string, description: string, removalPolicy: RemovalPolicy): kms.Key {

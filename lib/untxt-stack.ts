@@ -53,7 +53,10 @@ export class UntxtStack extends Stack {
       retentionDays: config.queueRetentionDays,
       deadLetterRetentionDays: config.deadLetterRetentionDays,
     });
-    this.events = new TaskEvents(this, 'Events', { archiveRetentionDays: config.eventArchiveRetentionDays });
+    this.events = new TaskEvents(this, 'Events', {
+      archiveRetentionDays: config.eventArchiveRetentionDays,
+      key: this.keys.events,
+    });
     this.database = new Database(this, 'Database', {
       vpc: this.network.vpc,
       subnets: this.network.subnets,

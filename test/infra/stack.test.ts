@@ -25,12 +25,12 @@ const isServicePrincipal = (st: PolicyStatementJson, service: string): boolean =
   JSON.stringify(st.Principal?.Service) === JSON.stringify(service);
 
 describe('the KMS keys', () => {
-  it('are three customer-managed keys, all with rotation on', () => {
+  it('are four customer-managed keys, all with rotation on', () => {
     // Act
     const keys = resourcesOfType('AWS::KMS::Key');
 
     // Assess
-    expect(keys).toHaveLength(3);
+    expect(keys).toHaveLength(4);
     for (const key of keys) expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
@@ -495,13 +495,49 @@ describe('the event bus', () => {
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'untxt' });
   });
 
-  it('archives untxt.tasks events for the configured period', () => {
+  it('archives untxt.tasks events for the configured period, encrypted with the events key', () => {
     // Assess
     template.hasResourceProperties('AWS::Events::Archive', {
       SourceArn: arnOf(stack.events.bus),
       EventPattern: { source: ['untxt.tasks'] },
       RetentionDays: 30,
+      KmsKeyIdentifier: arnOf(stack.keys.events),
     });
+  });
+
+  it('encrypts events with the events key, not an AWS-owned key', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'untxt', KmsKeyIdentifier: arnOf(stack.keys.events) });
+  });
+
+  it('lets EventBridge use the events key only for the untxt bus of this account', () => {
+    // Prepare
+    const busArn = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-bus/untxt']],
+    };
+
+    // Act
+    const eventStatements = keyStatements(stack.keys.events).filter((st) => isServicePrincipal(st, 'events.amazonaws.com'));
+    const dataActions = eventStatements.filter((st) => [st.Action].flat().some((a) => a !== 'kms:DescribeKey'));
+
+    // Assess
+    expect(dataActions.length).toBeGreaterThanOrEqual(2);
+    for (const st of dataActions) {
+      expect(st.Condition).toMatchObject({ StringEquals: expect.objectContaining({ 'kms:EncryptionContext:aws:events:event-bus:arn': busArn }) });
+    }
+    expect(dataActions).toContainEqual(
+      expect.objectContaining({
+        Condition: { StringEquals: expect.objectContaining({ 'aws:SourceArn': busArn, 'aws:SourceAccount': { Ref: 'AWS::AccountId' } }) },
+      }),
+    );
+  });
+
+  it('is the only user of the events key', () => {
+    // Act
+    const services = keyStatements(stack.keys.events).flatMap((st) => (st.Principal?.Service ? [st.Principal.Service] : []));
+
+    // Assess
+    expect(new Set(services)).toEqual(new Set(['events.amazonaws.com']));
   });
 });
 
