@@ -80,6 +80,9 @@ export class DatabaseMigrations extends Construct {
     this.trigger = new triggers.Trigger(this, 'Trigger', {
       handler: this.function,
       timeout: MIGRATION_TIMEOUT,
+      // The trigger's handler is the function's current version, whose logical id hashes the code
+      // asset, itself a hash of the bundle that holds every migration: a new migration makes a new
+      // version, and the trigger runs again (test/infra/migrate-bundle.test.ts).
       executeOnHandlerChange: true,
       // The whole database construct (cluster, writer, the rules that let this function in), and the
       // endpoints' security group, which holds the rule admitting this function to Secrets Manager.
