@@ -50,6 +50,11 @@ export class Database extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
+    // A fixed physical name on purpose: the log group RDS exports to is named after the cluster, and
+    // only a known name lets it be created first, encrypted and with a retention. The price: a change
+    // that needs a replacement of the cluster (e.g. engine family, KMS key, subnet group) or of the log
+    // group fails at deploy, because the new resource's name is taken by the old one. Such a change
+    // needs a new stack name (or a manual rename), and a data migration (README "Design notes").
     const clusterIdentifier = `${Stack.of(this).stackName}-postgres`.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
