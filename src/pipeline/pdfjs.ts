@@ -10,7 +10,7 @@
  * Only the small surface of pdf.js that untxt uses is typed here.
  */
 import { dirname, join } from 'node:path';
-import * as vm from 'node:vm';
+import { mainRealm, requireEsm } from './host-require';
 
 export interface PdfViewport {
   width: number;
@@ -88,15 +88,10 @@ let loaded: PdfJs | undefined;
 
 export function loadPdfJs(): PdfJs {
   if (loaded) return loaded;
-  const mainGlobal = vm.runInThisContext('globalThis') as typeof globalThis;
-  addMissingBuiltIns(mainGlobal);
-  if (mainGlobal !== globalThis) addMissingBuiltIns(globalThis);
-  const hostModule =
-    mainGlobal !== globalThis
-      ? ((mainGlobal.process?.mainModule?.constructor ?? undefined) as typeof import('node:module') | undefined)
-      : undefined;
-  const load = hostModule?.createRequire ? hostModule.createRequire(__filename) : require;
-  loaded = load('pdfjs-dist/legacy/build/pdf.mjs') as PdfJs;
+  const main = mainRealm();
+  addMissingBuiltIns(main);
+  if (main !== globalThis) addMissingBuiltIns(globalThis);
+  loaded = requireEsm<PdfJs>('pdfjs-dist/legacy/build/pdf.mjs', () => require('pdfjs-dist/legacy/build/pdf.mjs'));
   return loaded;
 }
 
