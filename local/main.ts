@@ -1,10 +1,11 @@
 import { ConfigError, loadConfig } from './config';
+import { startWithSignalHandling } from './lifecycle';
 import { createLogger } from './logger';
 import { startLocalService } from './service';
 
 /**
- * `npm start`: local mode on one machine. Ctrl-C (or SIGTERM) stops cleanly and exits 0; a
- * second Ctrl-C exits at once, for when a shutdown step hangs.
+ * `npm start`: local mode on one machine. Ctrl-C (or SIGTERM) stops cleanly and exits 0, also
+ * during start-up; a second Ctrl-C exits at once, for when a shutdown step hangs.
  */
 async function main(): Promise<void> {
   const logger = createLogger();
@@ -19,7 +20,14 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const service = await startLocalService(config, { logger });
+  const service = await startWithSignalHandling({
+    start: () => startLocalService(config, { logger }),
+    signals: process,
+    exit: (code) => process.exit(code),
+    logger,
+    write: (line) => process.stderr.write(line),
+  });
+  if (!service) return; // Ctrl-C during start-up: stopping
   process.stdout.write(
     [
       '',
@@ -32,25 +40,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-
-  let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      process.stderr.write(`Received ${signal} again: exiting without waiting.\n`);
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info('Stopping', { signal });
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('Stopping failed', { error: error instanceof Error ? error.message : String(error) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }
 
 main().catch((error: unknown) => {

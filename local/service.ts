@@ -87,6 +87,9 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       for (const queue of Object.values(queues)) queue.close();
       await eventBus.close();
     });
+    // Runs after the server has closed (no new uploads) and before the bus, queues and database
+    // close: an object-created hook still running (intake) needs all three.
+    cleanup.push(() => objectStore.settleNotifications());
 
     const router = new Router(logger);
     router.on('GET', '/health', healthHandler(healthChecks(database, objectStore, queues, eventBus)));

@@ -116,6 +116,28 @@ describe('the local service', () => {
     expect(rows).toEqual([{ email }]);
   });
 
+  it('waits for a running object-created hook before closing the database', async () => {
+    // Prepare: a hook that is still busy, and uses the database, when stop() is called
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let hookResult: unknown;
+    const running = await startLocalService(loadConfig({ PORT: '0', UNTXT_DATA_DIR: dataDir }), {
+      logger,
+      onObjectCreated: async () => {
+        await gate;
+        hookResult = (await running.database.query<{ one: number }>('SELECT 1 AS one')).rows;
+      },
+    });
+    await running.objectStore.put({ key: `uploads/u/${randomUUID()}/original.pdf`, body: 'x', contentType: 'application/pdf' });
+    await new Promise((resolve) => setImmediate(resolve));
+    // Act
+    const stopped = running.stop();
+    release();
+    await stopped;
+    // Assess
+    expect(hookResult).toEqual([{ one: 1 }]);
+  });
+
   it('can be stopped twice without failing', async () => {
     // Prepare
     service = await start();

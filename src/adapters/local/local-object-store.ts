@@ -100,6 +100,7 @@ export class LocalObjectStore implements ObjectStore {
   private readonly tmpDir: string;
   private readonly clock: Clock;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly pendingNotifications = new Set<Promise<void>>();
   private presignClient: { endpoint: string; client: S3Client } | undefined;
 
   constructor(private readonly options: LocalObjectStoreOptions) {
@@ -305,15 +306,25 @@ export class LocalObjectStore implements ObjectStore {
     }
   }
 
+  /** Announces a stored object like S3 does: after the write, asynchronously; tracked so shutdown can wait. */
   private notifyCreated(event: ObjectCreatedEvent): void {
     const hook = this.options.onObjectCreated;
     if (!hook) return;
-    setImmediate(() => {
-      Promise.resolve()
-        .then(() => hook(event))
-        .catch((error: unknown) => this.options.logger?.error('onObjectCreated hook failed', { error: errorSummary(error) }));
-    });
+    const run: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => hook(event))
+      .catch((error: unknown) => this.options.logger?.error('onObjectCreated hook failed', { error: errorSummary(error) }))
+      .finally(() => this.pendingNotifications.delete(run));
+    this.pendingNotifications.add(run);
   }
+
+  /**
+   * Resolves once every object-created hook started so far has finished (hooks started meanwhile
+   * included). Shutdown awaits it before closing what the hooks use (queues, bus, database).
+   */
+  async settleNotifications(): Promise<void> {
+    while (this.pendingNotifications.size > 0) await Promise.all([...this.pendingNotifications]);
+  }
+
 
   private client(): S3Client {
     const endpoint = this.options.endpoint();
