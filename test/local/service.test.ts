@@ -130,11 +130,13 @@ describe('the local service', () => {
     });
     await running.objectStore.put({ key: `uploads/u/${randomUUID()}/original.pdf`, body: 'x', contentType: 'application/pdf' });
     await new Promise((resolve) => setImmediate(resolve));
-    // Act
+    // Act: give stop() the time it would need to close everything if it did not wait
     const stopped = running.stop();
+    const stoppedEarly = await Promise.race([stopped.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 300))]);
     release();
     await stopped;
     // Assess
+    expect(stoppedEarly).toBe(false);
     expect(hookResult).toEqual([{ one: 1 }]);
   });
 
