@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { runMigrations } from '../../src/db/migrate';
 import { createPgDatabase } from '../../src/db/pg-database';
@@ -6,9 +7,7 @@ import { migrate, settingsFromEnv, type MigrateResult } from './migrate-core';
 
 const secrets = new SecretsManagerClient({});
 
-const log = (message: string, detail?: Record<string, unknown>): void => {
-  console.info(JSON.stringify({ message, ...detail }));
-};
+const logger = new Logger({ serviceName: 'untxt-migrate' });
 
 /**
  * Invoked by the deploy-time trigger after the cluster exists (and again whenever this function
@@ -20,6 +19,6 @@ export async function handler(): Promise<MigrateResult> {
     openDatabase: createPgDatabase,
     runMigrations: (db) => runMigrations(db),
     provisionLoginRoles,
-    log,
+    logger,
   });
 }

@@ -1,5 +1,7 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { PoolConfig } from 'pg';
+import { z } from 'zod';
 import type { Database } from '../../src/db/database';
 
 /** What the trigger needs to find the database; all from the function's environment. */
@@ -16,7 +18,7 @@ export interface MigrateDeps {
   readonly runMigrations: (db: Database) => Promise<{ applied: string[] }>;
   readonly provisionLoginRoles: (db: Database, opts: { iamAuth: boolean }) => Promise<void>;
   readonly sleep?: (ms: number) => Promise<void>;
-  readonly log?: (message: string, detail?: Record<string, unknown>) => void;
+  readonly logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
 export interface MigrateResult {
@@ -50,27 +52,47 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   };
 }
 
+/**
+ * The master secret, read at a trust boundary. An RDS-managed secret holds `username` and
+ * `password`; a secret that CDK or an operator made for a cluster also carries the connection
+ * fields below. Those are accepted and ignored (host and port come from the environment); any
+ * other key means this is not the secret we expect.
+ */
+const MasterSecret = z.strictObject({
+  username: z.string().min(1),
+  password: z.string().min(1),
+  engine: z.string().optional(),
+  host: z.string().optional(),
+  port: z.number().optional(),
+  dbname: z.string().optional(),
+  dbClusterIdentifier: z.string().optional(),
+  dbInstanceIdentifier: z.string().optional(),
+});
+
 interface MasterCredentials {
   readonly username: string;
   readonly password: string;
 }
 
-/** The RDS-managed master secret holds `{"username", "password"}` (no host: that comes from the environment). */
 export async function readMasterCredentials(secrets: SecretsManagerClient, secretArn: string): Promise<MasterCredentials> {
   const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
   if (SecretString === undefined) throw new MigrateConfigError('master secret has no SecretString');
-  let parsed: unknown;
+  let json: unknown;
   try {
-    parsed = JSON.parse(SecretString);
+    json = JSON.parse(SecretString);
   } catch {
     // Never echo the secret's text into an error message or log.
     throw new MigrateConfigError('master secret is not JSON');
   }
-  const { username, password } = (parsed ?? {}) as Record<string, unknown>;
-  if (typeof username !== 'string' || typeof password !== 'string' || username === '' || password === '') {
-    throw new MigrateConfigError('master secret lacks username or password');
+  const parsed = MasterSecret.safeParse(json);
+  if (!parsed.success) {
+    // Key names and issue codes only: zod's messages may quote the offending values.
+    const where = parsed.error.issues
+      .map((issue) => (issue.code === 'unrecognized_keys' ? `unexpected ${issue.keys.join(', ')}` : `${issue.path.join('.')}: ${issue.code}`))
+      .join('; ');
+    throw new MigrateConfigError(`master secret does not have the expected shape (${where})`);
   }
-  return { username, password };
+  return { username: parsed.data.username, password: parsed.data.password };
 }
 
 /**
@@ -99,7 +121,7 @@ async function waitUntilReachable(db: Database, deps: MigrateDeps): Promise<void
       return;
     } catch (err) {
       if (attempt >= CONNECT_ATTEMPTS) throw err;
-      deps.log?.('database not reachable yet, retrying', { attempt, error: (err as Error).message });
+      deps.logger?.warn('database not reachable yet, retrying', { attempt, error: (err as Error).message });
       await sleep(CONNECT_RETRY_DELAY_MS);
     }
   }
@@ -112,9 +134,9 @@ export async function migrate(settings: MigrateSettings, deps: MigrateDeps): Pro
   try {
     await waitUntilReachable(db, deps);
     const { applied } = await deps.runMigrations(db);
-    deps.log?.('migrations applied', { applied });
+    deps.logger?.info('migrations applied', { applied });
     await deps.provisionLoginRoles(db, { iamAuth: true });
-    deps.log?.('login roles provisioned');
+    deps.logger?.info('login roles provisioned');
     return { applied };
   } finally {
     await db.close();

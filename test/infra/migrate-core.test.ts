@@ -137,6 +137,8 @@ describe('migrate', () => {
     ['no SecretString', {}],
     ['a secret that is not JSON', { SecretString: 'password=s3cret' }],
     ['a secret without a password', { SecretString: JSON.stringify({ username: 'untxt_admin' }) }],
+    ['a secret whose password is not a string', { SecretString: JSON.stringify({ username: 'untxt_admin', password: ['s3cret'] }) }],
+    ['a secret with keys of another kind of secret', { SecretString: JSON.stringify({ username: 'untxt_admin', password: 's3cret', apiKey: 's3cret' }) }],
   ])('refuses %s without opening a connection or echoing the secret', async (_what, response) => {
     // Prepare
     secretsMock.on(GetSecretValueCommand).resolves(response);
@@ -175,5 +177,51 @@ describe('settingsFromEnv', () => {
 
     // Assess
     expect(read).toThrow('DB_PORT');
+  });
+});
+
+describe('the master secret', () => {
+  it.each([
+    ['the RDS-managed shape', { username: 'untxt_admin', password: 'pw' }],
+    [
+      'a cluster secret with connection fields',
+      { username: 'untxt_admin', password: 'pw', engine: 'postgres', host: 'h', port: 5432, dbname: 'untxt', dbClusterIdentifier: 'untxt-postgres' },
+    ],
+  ])('is accepted in %s, connecting with its username and password only', async (_what, secret) => {
+    // Prepare
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(secret) });
+    const d = deps(fakeDatabase());
+
+    // Act
+    await migrate(settings, d);
+
+    // Assess
+    expect(d.opened[0]).toMatchObject({ user: 'untxt_admin', password: 'pw', host: settings.host, port: 5432 });
+  });
+
+  it('names an unexpected key without quoting any value', async () => {
+    // Prepare
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'u', password: 's3cret', token: 's3cret' }) });
+
+    // Act
+    const run = migrate(settings, deps(fakeDatabase()));
+
+    // Assess
+    await expect(run).rejects.toThrow(/unexpected token/);
+  });
+});
+
+describe('the migration log', () => {
+  it('records the applied migrations through the structured logger', async () => {
+    // Prepare
+    secretsMock.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ username: 'u', password: 'p' }) });
+    const info = jest.fn();
+    const d = deps(fakeDatabase(), { logger: { info, warn: jest.fn() } });
+
+    // Act
+    await migrate(settings, d);
+
+    // Assess
+    expect(info).toHaveBeenCalledWith('migrations applied', { applied: ['0001_initial'] });
   });
 });
