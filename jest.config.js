@@ -11,7 +11,8 @@ module.exports = {
     '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }],
   },
   // ESM-only dependencies (e.g. PGlite) are loaded through dynamic import; let Node handle them.
-  transformIgnorePatterns: ['/node_modules/'],
+  // jose ships ESM only; swc turns it into CommonJS like our own sources.
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFilesAfterEnv: ['aws-sdk-client-mock-jest'],

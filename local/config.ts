@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { REGISTRATION_MODES, type RegistrationMode } from '../src/api/config';
 
 export interface LocalConfig {
   /** 0 picks a free port (tests). */
@@ -15,6 +16,8 @@ export interface LocalConfig {
   publicUrl?: string;
   /** Largest object the local store accepts, whatever a URL signs. */
   maxUploadBytes: number;
+  /** Who may register: open (local default), invite or approval. */
+  registrationMode: RegistrationMode;
 }
 
 /** Treats `PORT=` like an unset variable, as shells and .env files often produce it. */
@@ -31,6 +34,7 @@ const envSchema = z.object({
   ),
   UNTXT_PUBLIC_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   UNTXT_MAX_UPLOAD_BYTES: optional(z.coerce.number({ error: 'must be a number' }).int('must be an integer').positive('must be positive')),
+  UNTXT_REGISTRATION_MODE: optional(z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(', ')}` })),
 });
 
 export class ConfigError extends Error {
@@ -57,5 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ...(values.DATABASE_URL ? { databaseUrl: values.DATABASE_URL } : {}),
     ...(values.UNTXT_PUBLIC_URL ? { publicUrl: values.UNTXT_PUBLIC_URL.replace(/\/+$/, '') } : {}),
     maxUploadBytes: values.UNTXT_MAX_UPLOAD_BYTES ?? DEFAULT_MAX_UPLOAD_BYTES,
+    registrationMode: values.UNTXT_REGISTRATION_MODE ?? 'open',
   };
 }

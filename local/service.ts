@@ -11,6 +11,7 @@ import { createLocalS3Handler } from '../src/adapters/local/s3-http-handler';
 import { PresignedUrlVerifier } from '../src/adapters/local/sigv4-verifier';
 import type { Database } from '../src/db/database';
 import { runMigrations } from '../src/db/migrate';
+import { buildLocalApiDeps, mountApi, type MountedApi } from './api';
 import type { LocalConfig } from './config';
 import { healthHandler, type HealthCheck } from './health';
 import { createLogger } from './logger';
@@ -48,6 +49,8 @@ export interface LocalService {
   eventBus: InProcessEventBus;
   /** Later features mount their handlers here. */
   router: Router;
+  /** The API routes (lambdas/api/routes.ts) and the dependencies they run with. */
+  api: MountedApi;
   logger: Logger;
   /** Closes the server, queues, bus and database; safe to call more than once. */
   stop(): Promise<void>;
@@ -101,6 +104,18 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       logger,
     });
     router.on('ANY', `${OBJECT_STORE_MOUNT}/{proxy+}`, ({ req, res }) => s3Handler(req, res));
+    const api = mountApi(
+      router,
+      await buildLocalApiDeps({
+        dataDir: config.dataDir,
+        db: database,
+        objectStore,
+        eventBus,
+        logger,
+        registrationMode: config.registrationMode,
+        maxUploadBytes: config.maxUploadBytes,
+      }),
+    );
 
     const server: Server = createHttpServer(router);
     const address = await listen(server, config.port, config.host);
@@ -119,6 +134,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       ...queues,
       eventBus,
       router,
+      api,
       logger,
       stop: () => (stopping ??= runCleanup(cleanup, logger)),
     };

@@ -6,7 +6,7 @@ describe('the local configuration', () => {
     const config = loadConfig({}, '/srv/app');
 
     // Assess
-    expect(config).toEqual({ port: 8080, host: '127.0.0.1', dataDir: '/srv/app/.untxt', maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES });
+    expect(config).toEqual({ port: 8080, host: '127.0.0.1', dataDir: '/srv/app/.untxt', maxUploadBytes: DEFAULT_MAX_UPLOAD_BYTES, registrationMode: 'open' });
   });
 
   it('honours PORT, UNTXT_DATA_DIR, DATABASE_URL and a public URL', () => {

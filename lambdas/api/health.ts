@@ -1,0 +1,4 @@
+import { healthCore } from '../../src/api/health';
+import { defineHandler } from './define-handler';
+
+export const { handler, withDeps } = defineHandler(healthCore);

@@ -1,0 +1,87 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock } from '../src/adapters/clock';
+import { defaultApiConfig, type RegistrationMode } from '../src/api/config';
+import { notConfigured, type ApiDeps, type TicketStore } from '../src/api/deps';
+import { authorizeBearer } from '../src/auth/authorizer';
+import { scryptHasher } from '../src/auth/password';
+import { loadOrCreateLocalSigningKeys } from '../src/auth/signing-keys-local';
+import type { Database } from '../src/db/database';
+import { ApiError, problemResponse } from '../src/http/problem';
+import type { EventBus } from '../src/ports/event-bus';
+import type { ObjectStore } from '../src/ports/object-store';
+import { isRouteModule } from '../lambdas/api/define-handler';
+import { toProxyResult } from '../lambdas/api/http-handler';
+import { ROUTES, type RouteSpec } from '../lambdas/api/routes';
+import { gatewayRoute } from './api-gateway';
+import type { Router } from './router';
+
+const REPO_ROOT = resolve(__dirname, '..');
+
+/** Routes local mode answers itself: its /health reports every local part, not just the database. */
+const LOCAL_OWN_ROUTES = new Set(['health']);
+
+export interface LocalApiParts {
+  dataDir: string;
+  db: Database;
+  objectStore: ObjectStore;
+  eventBus: EventBus;
+  logger: Logger;
+  registrationMode: RegistrationMode;
+  maxUploadBytes: number;
+  tickets?: TicketStore;
+}
+
+/** The API's dependencies in local mode: the same cores as in AWS, over the embedded parts. */
+export async function buildLocalApiDeps(parts: LocalApiParts): Promise<ApiDeps> {
+  const config = defaultApiConfig({ registrationMode: parts.registrationMode });
+  return {
+    db: parts.db,
+    objectStore: parts.objectStore,
+    eventBus: parts.eventBus,
+    tickets: parts.tickets ?? notConfigured<TicketStore>('the WebSocket ticket store'),
+    clock: systemClock,
+    signingKeys: await loadOrCreateLocalSigningKeys(parts.dataDir),
+    passwords: scryptHasher(),
+    config: { ...config, limits: { ...config.limits, maxUploadBytes: parts.maxUploadBytes } },
+    logger: parts.logger,
+  };
+}
+
+export interface MountedApi {
+  deps: ApiDeps;
+  /** Route ids whose entry file does not exist (yet): they answer 501. */
+  missing: string[];
+}
+
+/**
+ * Mounts every ROUTES entry on the local router: the entry file's `withDeps` handler behind the
+ * local API Gateway stand-in (body cap, authorizer core for non-public routes, proxy events).
+ */
+export function mountApi(router: Router, deps: ApiDeps, routes: readonly RouteSpec[] = ROUTES): MountedApi {
+  const authorize = (authorization: string | undefined) =>
+    authorizeBearer(authorization, { keys: deps.signingKeys, settings: deps.config.tokens, clock: deps.clock });
+  const missing: string[] = [];
+  for (const route of routes) {
+    if (LOCAL_OWN_ROUTES.has(route.id)) continue;
+    const file = join(REPO_ROOT, route.entry);
+    if (!existsSync(file)) {
+      missing.push(route.id);
+      router.on(route.method, route.path, ({ res, requestId }) => {
+        const result = toProxyResult(
+          problemResponse(new ApiError({ status: 501, code: 'not_implemented', detail: 'This route is not available yet.' }), requestId),
+          requestId,
+        );
+        res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
+      });
+      continue;
+    }
+    // Loaded by path, so the manifest and what is mounted cannot disagree.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const module: unknown = require(file);
+    if (!isRouteModule(module)) throw new Error(`${route.entry} does not export handler and withDeps`);
+    router.on(route.method, route.path, gatewayRoute(route, module.withDeps(() => deps), { authorize }));
+  }
+  return { deps, missing };
+}
