@@ -51,12 +51,12 @@ describe('starting local mode with signal handling', () => {
 
   it('has its handlers installed before start-up begins', async () => {
     // Prepare
-    const { signals, start, run, finish } = setup();
+    const { signals, service, start, run, finish } = setup();
     start.mockImplementationOnce(async () => {
       // Assess (inside start-up)
       expect(signals.listenerCount('SIGINT')).toBe(1);
       expect(signals.listenerCount('SIGTERM')).toBe(1);
-      return { stop: async () => undefined };
+      return service;
     });
     // Act
     const service = await run();
