@@ -50,6 +50,8 @@ const API_GRANTS: Grants = {
   results: ['SELECT', 'UPDATE (text)'],
   task_history: ['SELECT', 'INSERT'],
   audit_events: ['INSERT'],
+  // Registration claims an invite (used_at, used_by); admins create them.
+  invites: ['SELECT', 'INSERT', 'UPDATE (used_at, used_by)'],
 };
 
 const WORKER_GRANTS: Grants = {
