@@ -59,10 +59,10 @@ describe('starting local mode with signal handling', () => {
       return service;
     });
     // Act
-    const service = await run();
+    const started = await run();
     finish();
     // Assess
-    expect(service).not.toBeNull();
+    expect(started).toBe(service);
   });
 
   it('stops a running service on SIGTERM and exits at once on a second signal', async () => {
