@@ -128,7 +128,7 @@ export const SETTINGS = {
   dataRemovalPolicy: setting(
     z.enum(REMOVAL_POLICIES, { error: `must be one of ${REMOVAL_POLICIES.join(', ')}` }),
     'retain' as DataRemovalPolicy,
-    'What stack deletion does to stored data (bucket, database, keys, logs): retain, snapshot (database; others retain) or destroy.',
+    'What stack deletion does to stored data (bucket, database, keys, logs): retain, snapshot (database; others retain) or destroy (buckets must be emptied first, or deletion fails).',
   ),
 } as const;
 
@@ -155,6 +155,18 @@ function unknownKeyProblems(context: Readonly<Record<string, unknown>>): string[
     .map((key) => `${key}: unknown setting (known: ${[...known].join(', ')})`);
 }
 
+/**
+ * `-c databaseMinCapacity=0.5` (prefix forgotten) would otherwise be ignored without a word and the
+ * default deployed; any context key that is a setting's name, in any case, is refused.
+ */
+function unprefixedKeyProblems(context: Readonly<Record<string, unknown>>): string[] {
+  const byLowerName = new Map(Object.keys(SETTINGS).map((name) => [name.toLowerCase(), name]));
+  return Object.keys(context).flatMap((key) => {
+    const name = byLowerName.get(key.toLowerCase());
+    return name === undefined ? [] : [`${key}: not read; settings need the prefix, did you mean ${contextKey(name)}?`];
+  });
+}
+
 function crossFieldProblems(c: UntxtConfig): string[] {
   const problems: string[] = [];
   if (c.databaseMaxCapacity < Math.max(1, c.databaseMinCapacity)) {
@@ -172,7 +184,7 @@ function crossFieldProblems(c: UntxtConfig): string[] {
 
 /** Parses raw context (all keys; non-`untxt:` keys are ignored). Throws ConfigError naming every bad key. */
 export function parseConfig(context: Readonly<Record<string, unknown>>): UntxtConfig {
-  const problems = unknownKeyProblems(context);
+  const problems = [...unknownKeyProblems(context), ...unprefixedKeyProblems(context)];
   const parsed: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, Setting<unknown>][]) {
     const key = contextKey(name);

@@ -1,4 +1,4 @@
-import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -54,6 +54,7 @@ export class DocumentStorage extends Construct {
         'Single-region by design: uploads are transient inputs that expire within days and results can be produced again from them; versioning guards against overwrite and deletion, and replicating PHI to a second region would widen where it is stored.',
     });
     this.bucket = bucket;
+    if (props.removalPolicy === RemovalPolicy.DESTROY) warnBucketsAreNotEmptied(this);
   }
 
   private newAccessLogBucket(props: DocumentStorageProps): s3.Bucket {
@@ -88,6 +89,19 @@ export class DocumentStorage extends Construct {
     );
     return logBucket;
   }
+}
+
+/**
+ * Deliberately no `autoDeleteObjects`: that adds a deploy-time function outside the VPC whose role
+ * may delete every object version of the PHI bucket. With `destroy`, CloudFormation deletes the
+ * buckets only once they are empty (all versions), so stack deletion fails until an operator has
+ * emptied them; say so at synth.
+ */
+function warnBucketsAreNotEmptied(scope: Construct): void {
+  Annotations.of(scope).addWarningV2(
+    'untxt:destroyNeedsEmptyBuckets',
+    'dataRemovalPolicy=destroy: the documents and access-log buckets are versioned and are not emptied automatically; empty them (every version) before deleting the stack, or the deletion fails.',
+  );
 }
 
 function documentLifecycleRules(props: DocumentStorageProps): s3.LifecycleRule[] {

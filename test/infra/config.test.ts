@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { ConfigError, configTable, loadConfig, parseConfig, SETTINGS } from '../../lib/config';
 import { UntxtStack } from '../../lib/untxt-stack';
 import { synthUntxt } from './support/synth';
@@ -83,6 +83,15 @@ describe('the configuration', () => {
     expect(config.databaseMinCapacity).toBe(0);
   });
 
+  it.each(['databaseMinCapacity', 'DatabaseMinCapacity'])('refuses the setting %s passed without its prefix, naming the intended key', (key) => {
+    // Act
+    const message = thrownMessage(() => parseConfig({ [key]: '0.5' }));
+
+    // Assess
+    expect(message).toContain(`${key}: not read`);
+    expect(message).toContain('did you mean untxt:databaseMinCapacity?');
+  });
+
   it('refuses an unknown untxt: key, naming it', () => {
     // Act
     const message = thrownMessage(() => parseConfig({ 'untxt:bogus': '1' }));
@@ -142,7 +151,7 @@ describe('the configuration', () => {
 
 describe('a stack synthesized with configured values', () => {
   // Prepare: one synthesis with non-default settings.
-  const { template } = synthUntxt({
+  const { stack, template } = synthUntxt({
     context: {
       'untxt:databaseMinCapacity': '0.5',
       'untxt:databaseMaxCapacity': '16',
@@ -179,6 +188,12 @@ describe('a stack synthesized with configured values', () => {
     // Assess
     template.hasResource('AWS::S3::Bucket', { DeletionPolicy: 'Delete' });
     template.hasResource('AWS::RDS::DBCluster', { DeletionPolicy: 'Delete' });
+  });
+
+  it('warns at synth that destroy leaves the versioned buckets to be emptied, and adds no function that empties them', () => {
+    // Assess
+    Annotations.fromStack(stack).hasWarning('/Untxt/Storage', Match.stringLikeRegexp('not emptied automatically'));
+    template.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
   });
 
   it('omits CORS when no origin is configured', () => {

@@ -1,4 +1,4 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { synthUntxt } from './support/synth';
 import { endpointServiceSuffix, logicalIdOf, resourceById, type CfnResourceJson } from './support/template';
 
@@ -269,6 +269,11 @@ describe('the documents bucket', () => {
   it('is retained on stack deletion by default', () => {
     // Assess
     expect(bucket().DeletionPolicy).toBe('Retain');
+  });
+
+  it('raises no warning about emptying buckets when data is retained', () => {
+    // Assess
+    Annotations.fromStack(stack).hasNoWarning('/Untxt/Storage', Match.anyValue());
   });
 
   describe('policy', () => {
