@@ -5,6 +5,7 @@ import { systemClock } from '../src/adapters/clock';
 import { defaultApiConfig, type RegistrationMode } from '../src/api/config';
 import { notConfigured, type ApiDeps, type TicketStore } from '../src/api/deps';
 import { authorizeBearer } from '../src/auth/authorizer';
+import { ensureFirstAdmin, type FirstAdminResult } from '../src/auth/first-admin';
 import { scryptHasher } from '../src/auth/password';
 import { loadOrCreateLocalSigningKeys } from '../src/auth/signing-keys-local';
 import type { Database } from '../src/db/database';
@@ -53,6 +54,30 @@ export interface MountedApi {
   deps: ApiDeps;
   /** Route ids whose entry file does not exist (yet): they answer 501. */
   missing: string[];
+  /** Set only on the start that created the first admin: print it once, never log it. */
+  firstAdmin?: Extract<FirstAdminResult, { created: true }>;
+}
+
+/** Local API start-up: dependencies, the first admin on a fresh database, every route mounted. */
+export async function startLocalApi(router: Router, parts: LocalApiParts): Promise<MountedApi> {
+  const deps = await buildLocalApiDeps(parts);
+  const firstAdmin = await ensureFirstAdmin(deps.db, deps.passwords);
+  const mounted = mountApi(router, deps);
+  return firstAdmin.created ? { ...mounted, firstAdmin } : mounted;
+}
+
+/** The once-only terminal notice for the first admin's credentials. */
+export function firstAdminNotice(admin: Extract<FirstAdminResult, { created: true }>): string {
+  return [
+    '',
+    'First start: an admin account was created. These credentials are shown only now:',
+    `  email        ${admin.email}`,
+    `  password     ${admin.password}`,
+    `  TOTP secret  ${admin.totpSecret}`,
+    `  TOTP URI     ${admin.totpUri}`,
+    'Add the TOTP secret to an authenticator app; admin routes need its code at login ("totp").',
+    '',
+  ].join('\n');
 }
 
 /**

@@ -1,3 +1,4 @@
+import { firstAdminNotice } from './api';
 import { ConfigError, loadConfig } from './config';
 import { startWithSignalHandling } from './lifecycle';
 import { createLogger } from './logger';
@@ -40,6 +41,8 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  // Straight to the terminal, never through the logger: log pipelines keep what they are given.
+  if (service.api.firstAdmin) process.stdout.write(firstAdminNotice(service.api.firstAdmin));
 }
 
 main().catch((error: unknown) => {

@@ -11,7 +11,7 @@ import { createLocalS3Handler } from '../src/adapters/local/s3-http-handler';
 import { PresignedUrlVerifier } from '../src/adapters/local/sigv4-verifier';
 import type { Database } from '../src/db/database';
 import { runMigrations } from '../src/db/migrate';
-import { buildLocalApiDeps, mountApi, type MountedApi } from './api';
+import { startLocalApi, type MountedApi } from './api';
 import type { LocalConfig } from './config';
 import { healthHandler, type HealthCheck } from './health';
 import { createLogger } from './logger';
@@ -104,18 +104,15 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       logger,
     });
     router.on('ANY', `${OBJECT_STORE_MOUNT}/{proxy+}`, ({ req, res }) => s3Handler(req, res));
-    const api = mountApi(
-      router,
-      await buildLocalApiDeps({
-        dataDir: config.dataDir,
-        db: database,
-        objectStore,
-        eventBus,
-        logger,
-        registrationMode: config.registrationMode,
-        maxUploadBytes: config.maxUploadBytes,
-      }),
-    );
+    const api = await startLocalApi(router, {
+      dataDir: config.dataDir,
+      db: database,
+      objectStore,
+      eventBus,
+      logger,
+      registrationMode: config.registrationMode,
+      maxUploadBytes: config.maxUploadBytes,
+    });
 
     const server: Server = createHttpServer(router);
     const address = await listen(server, config.port, config.host);

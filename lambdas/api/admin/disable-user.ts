@@ -1,0 +1,4 @@
+import { disableUserCore } from '../../../src/api/admin/users';
+import { defineHandler } from '../define-handler';
+
+export const { handler, withDeps } = defineHandler(disableUserCore);

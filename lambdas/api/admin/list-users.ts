@@ -1,0 +1,4 @@
+import { listUsersCore } from '../../../src/api/admin/users';
+import { defineHandler } from '../define-handler';
+
+export const { handler, withDeps } = defineHandler(listUsersCore);
