@@ -1,0 +1,78 @@
+/**
+ * A bound on pages in flight across all jobs. The model server batches whatever is in flight
+ * (one page at a time would leave most of a GPU idle); the bound keeps memory (rendered pages)
+ * and the server's queue in check. FIFO, so a long document cannot starve one queued after it
+ * for ever.
+ */
+export class PagePool {
+  private active = 0;
+  private peak = 0;
+  private readonly waiting: Array<{ grant: () => void; cancel: (reason: unknown) => void }> = [];
+
+  constructor(readonly size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be a positive integer');
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /** Most pages that were in flight at once since the last reset. */
+  get peakInFlight(): number {
+    return this.peak;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+
+  resetPeak(): void {
+    this.peak = this.active;
+  }
+
+  /** Runs `work` once a slot is free. A waiting entry is dropped when `signal` aborts. */
+  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    await this.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.active < this.size) {
+      this.take();
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const entry = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          this.take();
+          resolve();
+        },
+        cancel: reject,
+      };
+      const onAbort = (): void => {
+        const i = this.waiting.indexOf(entry);
+        if (i >= 0) this.waiting.splice(i, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
+
+  private take(): void {
+    this.active += 1;
+    this.peak = Math.max(this.peak, this.active);
+  }
+
+  private release(): void {
+    this.active -= 1;
+    const next = this.waiting.shift();
+    if (next) next.grant();
+  }
+}

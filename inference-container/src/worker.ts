@@ -1,0 +1,587 @@
+/**
+ * The worker core (DESIGN "The GPU worker", "Task states, claims and leases"): long-polls the jobs
+ * queue, claims each task, rasterizes its pages and feeds them through one bounded page pool to
+ * the OCR engine, checkpoints every finished page, assembles and stores the result, and
+ * completes the task in one statement. The engine is a port: Tesseract locally, Qwen3-VL on a GPU.
+ *
+ * Message rules: a job whose task is terminal or gone is deleted; a task under a live lease hides
+ * its message until the lease ends; the message of a non-terminal task is never deleted.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import { errorSummary } from '../../src/adapters/error-summary';
+import type { Database } from '../../src/db/database';
+import {
+  claimTask,
+  completeTask,
+  failAbandonedTask,
+  findTaskWithUpload,
+  getTaskHistory,
+  recordPageDone,
+  releaseLease,
+  renewLease,
+  transitionTask,
+  type UploadRef,
+} from '../../src/db/repositories/tasks';
+import { pageCheckpointKey, resultKeys } from '../../src/domain/storage-keys';
+import type { TaskRecord } from '../../src/domain/task';
+import { UnreadablePageError, type OcrEngine, type OcrPage } from '../../src/ocr/engine';
+import { assembleDocument } from '../../src/pipeline/assemble';
+import { publishStatus } from '../../src/pipeline/events';
+import { jobMessageSchema } from '../../src/pipeline/messages';
+import { openRasterDocument, type RasterDocument, type RasterOptions } from '../../src/pipeline/rasterize';
+import type { Clock } from '../../src/ports/clock';
+import type { EventBus } from '../../src/ports/event-bus';
+import type { JobQueue, QueueMessage } from '../../src/ports/job-queue';
+import type { ObjectStore } from '../../src/ports/object-store';
+import { PagePool } from './page-pool';
+import { ProtectionHolder, noScaleInProtection, type ScaleInProtection } from './scale-in-protection';
+
+export interface WorkerOptions {
+  /** Lease and message visibility per claim; renewed every `heartbeatSeconds`. */
+  leaseSeconds: number;
+  heartbeatSeconds: number;
+  /** Pages in flight across all jobs. */
+  maxPagesInFlight: number;
+  /** Jobs worked on at once (new ones are taken only while the page pool has room). */
+  maxJobs: number;
+  pollWaitSeconds: number;
+  /** Hides the message of a task that failed retryably for at least this long (and until the lease ends). */
+  retryDelaySeconds: number;
+  /** Hides the message of a task still awaiting its upload. */
+  notReadyDelaySeconds: number;
+  /** Progress events per job at most this often (the last page always reports). */
+  progressIntervalMs: number;
+  maxPages: number;
+  raster: RasterOptions;
+}
+
+export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
+  leaseSeconds: 120,
+  heartbeatSeconds: 30,
+  maxPagesInFlight: 32,
+  maxJobs: 8,
+  pollWaitSeconds: 20,
+  retryDelaySeconds: 30,
+  notReadyDelaySeconds: 60,
+  progressIntervalMs: 2000,
+  maxPages: 3000,
+  raster: {},
+};
+
+export interface WorkerDeps {
+  db: Database;
+  objects: ObjectStore;
+  jobs: JobQueue;
+  events: EventBus;
+  engine: OcrEngine;
+  clock: Clock;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  protection?: ScaleInProtection;
+}
+
+export type JobOutcome =
+  | 'completed'
+  | 'failed'
+  | 'retry'
+  | 'deferred'
+  | 'deleted_message'
+  | 'lease_lost'
+  | 'released'
+  | 'invalid_message';
+
+/** An error the next attempt would meet again: the task fails at once with this code. */
+export class PermanentJobError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+class LeaseLostError extends Error {
+  constructor() {
+    super('The lease was lost');
+    this.name = 'LeaseLostError';
+  }
+}
+
+class ShutdownError extends Error {
+  constructor() {
+    super('The worker is shutting down');
+    this.name = 'ShutdownError';
+  }
+}
+
+const checkpointSchema = z.object({
+  page: z.number().int().positive(),
+  width: z.number().positive(),
+  height: z.number().positive(),
+  engine: z.string(),
+  confidence: z.number().nullable(),
+  rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
+  blocks: z.array(z.looseObject({ kind: z.string(), bbox: z.array(z.number()).length(4).nullable(), confidence: z.number().nullable() })),
+});
+
+export class Worker {
+  readonly options: WorkerOptions;
+  readonly pool: PagePool;
+  private readonly protection: ProtectionHolder;
+  private readonly active = new Map<string, Promise<JobOutcome>>();
+  private readonly pollAbort = new AbortController();
+  /** Aborted on shutdown: pages not yet started are dropped, pages in the engine finish. */
+  private readonly shutdown = new AbortController();
+  private loop?: Promise<void>;
+  private stopping?: Promise<void>;
+  private jobSeq = 0;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    options: Partial<WorkerOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_WORKER_OPTIONS, ...options };
+    this.pool = new PagePool(this.options.maxPagesInFlight);
+    this.protection = new ProtectionHolder(deps.protection ?? noScaleInProtection, (error) =>
+      deps.logger.warn('Changing scale-in protection failed', { error: errorSummary(error) }),
+    );
+  }
+
+  get activeJobs(): number {
+    return this.active.size;
+  }
+
+  /** Starts polling; resolves when polling has ended (after `stop`). */
+  start(): Promise<void> {
+    this.loop ??= this.pollLoop();
+    return this.loop;
+  }
+
+  /**
+   * Graceful stop (SIGTERM, local shutdown): no more polling, pages not yet started are dropped,
+   * pages in the engine finish and are checkpointed (within `drainMs`), then every lease is
+   * released (the attempt is given back) and every message made visible again.
+   */
+  stop(drainMs = 30_000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.pollAbort.abort();
+      this.shutdown.abort(new ShutdownError());
+      await this.loop;
+      const jobs = Promise.allSettled(this.active.values());
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([jobs, new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+      clearTimeout(timer);
+    })();
+    return this.stopping;
+  }
+
+  private async pollLoop(): Promise<void> {
+    const { maxJobs, pollWaitSeconds, leaseSeconds } = this.options;
+    while (!this.pollAbort.signal.aborted) {
+      // Take work only while it can start: a free job slot and no page waiting for the pool.
+      if (this.active.size >= maxJobs || this.pool.queued > 0) {
+        await Promise.race([...this.active.values(), delay(200, this.pollAbort.signal)]);
+        continue;
+      }
+      let messages: QueueMessage[];
+      try {
+        messages = await this.deps.jobs.receive({
+          maxMessages: Math.min(10, maxJobs - this.active.size),
+          waitSeconds: pollWaitSeconds,
+          visibilityTimeoutSeconds: leaseSeconds,
+          signal: this.pollAbort.signal,
+        });
+      } catch (error) {
+        this.deps.logger.error('Receiving jobs failed', { error: errorSummary(error) });
+        await delay(2000, this.pollAbort.signal);
+        continue;
+      }
+      for (const message of messages) {
+        if (this.pollAbort.signal.aborted) {
+          await this.makeVisible(message);
+          continue;
+        }
+        const key = `${message.id}#${(this.jobSeq += 1)}`;
+        const job = this.handle(message).finally(() => this.active.delete(key));
+        this.active.set(key, job);
+      }
+    }
+  }
+
+  /** Handles one received job message end to end; never throws. */
+  async handle(message: QueueMessage): Promise<JobOutcome> {
+    try {
+      return await this.handleJob(message);
+    } catch (error) {
+      this.deps.logger.error('Job handling failed', { error: errorSummary(error) });
+      return 'retry';
+    }
+  }
+
+  private async handleJob(message: QueueMessage): Promise<JobOutcome> {
+    const { db, jobs, logger } = this.deps;
+    const parsed = jobMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      // No task to decide for: leave it to the queue's redrive (the DLQ consumer drops it).
+      logger.warn('Received a job message that does not parse', { messageId: message.id });
+      await this.hide(message, this.options.retryDelaySeconds);
+      return 'invalid_message';
+    }
+    const taskId = parsed.data.taskId;
+    if (this.shutdown.signal.aborted) {
+      await this.makeVisible(message);
+      return 'released';
+    }
+    const claim = await claimTask(db, { taskId, leaseSeconds: this.options.leaseSeconds });
+    if (!claim.claimed) {
+      switch (claim.reason) {
+        case 'terminal':
+        case 'missing':
+          await jobs.delete(message.receiptHandle);
+          return 'deleted_message';
+        case 'leased': {
+          const remaining = Math.ceil(((claim.leaseUntil?.getTime() ?? 0) - this.deps.clock.now().getTime()) / 1000);
+          await this.hide(message, Math.max(1, remaining));
+          return 'deferred';
+        }
+        case 'exhausted':
+          await this.failExhausted(taskId);
+          await jobs.delete(message.receiptHandle);
+          return 'failed';
+        case 'not_ready':
+          await this.hide(message, this.options.notReadyDelaySeconds);
+          return 'deferred';
+      }
+    }
+
+    const { task, leaseToken } = claim;
+    if (claim.seq !== undefined) await publishStatus(this.deps.events, task, claim.seq, 'queued', this.deps.clock.now());
+    const lease = new LeaseKeeper(this.deps, this.options, message, task.id, leaseToken);
+    await this.protection.acquire();
+    lease.start();
+    const started = Date.now();
+    try {
+      const seq = claim.seq ?? (await lastSeq(db, task.id));
+      const pages = await this.runPages(task, leaseToken, seq, lease.signal);
+      lease.throwIfLost();
+      return await this.finish(task, leaseToken, pages, message, Date.now() - started);
+    } catch (error) {
+      return await this.onJobError(error, task, leaseToken, message, lease);
+    } finally {
+      lease.stop();
+      await this.protection.release();
+    }
+  }
+
+  /** Rasterizes and recognizes every page not checkpointed yet; returns all pages in order. */
+  private async runPages(task: TaskRecord, leaseToken: string, seq: number, leaseSignal: AbortSignal): Promise<OcrPage[]> {
+    const found = await findTaskWithUpload(this.deps.db, task.id);
+    if (!found) throw new LeaseLostError();
+    const document = await this.openDocument(found.upload);
+    try {
+      const pageCount = document.pageCount;
+      if (pageCount < 1) throw new PermanentJobError('corrupt_document', 'The document has no pages.');
+      if (pageCount > this.options.maxPages) {
+        throw new PermanentJobError('too_many_pages', `The document has ${pageCount} pages; at most ${this.options.maxPages} are accepted.`);
+      }
+      const pages = await this.loadCheckpoints(task.resultsPrefix, pageCount);
+      let done = pages.filter((p) => p !== undefined).length;
+      const progress = new ProgressReporter(this.deps, this.options.progressIntervalMs, task, seq);
+      if (done > 0) this.deps.logger.info('Resuming from checkpoints', { taskId: task.id, pagesDone: done, pageCount });
+
+      const signal = AbortSignal.any([leaseSignal, this.shutdown.signal]);
+      const work = [];
+      for (let n = 1; n <= pageCount; n += 1) {
+        if (pages[n - 1]) continue;
+        work.push(
+          this.pool.run(async () => {
+            signal.throwIfAborted();
+            const image = await document.render(n);
+            const page = await this.recognize(image);
+            await this.deps.objects.put({
+              key: pageCheckpointKey({ prefix: task.resultsPrefix, page: n }),
+              body: JSON.stringify(page),
+              contentType: 'application/json',
+            });
+            pages[n - 1] = page;
+            done += 1;
+            const recorded = await recordPageDone(this.deps.db, { taskId: task.id, leaseToken, pagesDone: done, pageCount });
+            if (recorded.applied) progress.report(recorded.task, done === pageCount);
+          }, signal),
+        );
+      }
+      const settled = await Promise.allSettled(work);
+      await progress.flush();
+      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failure) throw leaseSignal.aborted ? new LeaseLostError() : failure.reason;
+      return pages as OcrPage[];
+    } finally {
+      await document.close();
+    }
+  }
+
+  private async openDocument(upload: UploadRef): Promise<RasterDocument> {
+    const object = await this.deps.objects.get(upload.s3Key);
+    if (!object) throw new PermanentJobError('upload_missing', 'The uploaded document is no longer available.');
+    try {
+      return await openRasterDocument(object.body, upload.contentType, this.options.raster);
+    } catch (error) {
+      this.deps.logger.warn('Opening the document failed', { error: errorSummary(error) });
+      throw new PermanentJobError('corrupt_document', 'The document is damaged and cannot be read.');
+    }
+  }
+
+  private async recognize(image: Parameters<OcrEngine['recognize']>[0]): Promise<OcrPage> {
+    try {
+      return await this.deps.engine.recognize(image);
+    } catch (error) {
+      if (error instanceof UnreadablePageError) throw new PermanentJobError('corrupt_document', `Page ${image.page} cannot be read.`);
+      throw error;
+    }
+  }
+
+  private async loadCheckpoints(prefix: string, pageCount: number): Promise<Array<OcrPage | undefined>> {
+    const pages: Array<OcrPage | undefined> = new Array(pageCount).fill(undefined);
+    let next = 1;
+    const reader = async (): Promise<void> => {
+      while (next <= pageCount) {
+        const n = next;
+        next += 1;
+        const object = await this.deps.objects.get(pageCheckpointKey({ prefix, page: n }));
+        if (!object) continue;
+        const parsed = checkpointSchema.safeParse(safeJson(object.body));
+        // A damaged checkpoint is redone, not trusted.
+        if (parsed.success && parsed.data.page === n) pages[n - 1] = parsed.data as OcrPage;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(16, pageCount) }, reader));
+    return pages;
+  }
+
+  private async finish(task: TaskRecord, leaseToken: string, pages: OcrPage[], message: QueueMessage, processingMs: number): Promise<JobOutcome> {
+    const { db, objects, jobs, events, clock } = this.deps;
+    const doc = assembleDocument(pages);
+    const keys = resultKeys({ prefix: task.resultsPrefix, taskId: task.id, at: clock.now() });
+    await Promise.all([
+      objects.put({ key: keys.htmlKey, body: doc.html, contentType: 'text/html; charset=utf-8' }),
+      objects.put({ key: keys.textKey, body: doc.text, contentType: 'text/plain; charset=utf-8' }),
+      objects.put({ key: keys.jsonKey, body: JSON.stringify(doc.json), contentType: 'application/json' }),
+    ]);
+    const outcome = await completeTask(db, {
+      taskId: task.id,
+      leaseToken,
+      result: {
+        ...keys,
+        text: doc.text,
+        confidence: doc.confidence,
+        wordCount: doc.wordCount,
+        pageCount: pages.length,
+        processingMs: Math.round(processingMs),
+        model: doc.model || this.deps.engine.name,
+      },
+    });
+    if (outcome.applied) {
+      await events.publish({
+        version: 1,
+        seq: outcome.seq,
+        taskId: task.id,
+        userId: task.ownerId,
+        status: 'completed',
+        previousStatus: 'processing',
+        pagesDone: outcome.task.pagesDone,
+        pageCount: outcome.task.pageCount,
+        occurredAt: clock.now().toISOString(),
+      });
+      await jobs.delete(message.receiptHandle);
+      this.deps.logger.info('Task completed', { taskId: task.id, pageCount: pages.length, processingMs: Math.round(processingMs) });
+      return 'completed';
+    }
+    // Not ours to record: erase what this attempt wrote (the task was deleted, or another attempt won).
+    if (outcome.reason === 'deleted') await objects.deleteAllVersions({ prefix: task.resultsPrefix });
+    else await Promise.all(Object.values(keys).map((key) => objects.deleteAllVersions({ key })));
+    this.deps.logger.warn('Completion refused', { taskId: task.id, reason: outcome.reason });
+    if (outcome.reason === 'lease_lost' || outcome.reason === 'not_processing') return 'lease_lost';
+    await jobs.delete(message.receiptHandle);
+    return 'deleted_message';
+  }
+
+  private async onJobError(error: unknown, task: TaskRecord, leaseToken: string, message: QueueMessage, lease: LeaseKeeper): Promise<JobOutcome> {
+    const { db, logger } = this.deps;
+    if (error instanceof LeaseLostError || lease.lost) {
+      // Another claim owns the task now; its message is not ours to touch.
+      logger.warn('Lease lost; abandoning the job', { taskId: task.id });
+      return 'lease_lost';
+    }
+    if (this.shutdown.signal.aborted && !(error instanceof PermanentJobError)) {
+      // Clean release: the attempt is given back and the next worker starts at once.
+      lease.stop();
+      await releaseLease(db, { taskId: task.id, leaseToken });
+      await this.makeVisible(message);
+      logger.info('Released the task on shutdown', { taskId: task.id });
+      return 'released';
+    }
+    const permanent = error instanceof PermanentJobError;
+    const lastAttempt = task.attempts >= task.maxAttempts;
+    if (permanent || lastAttempt) {
+      const code = permanent ? error.code : 'processing_error';
+      const text = permanent ? error.message : 'The document could not be processed after several attempts.';
+      logger.warn('Failing the task', { taskId: task.id, errorCode: code, attempts: task.attempts, error: errorSummary(error) });
+      lease.stop();
+      const moved = await transitionTask(db, { taskId: task.id, from: 'processing', to: 'failed', errorCode: code, errorMessage: text, leaseToken });
+      if (moved.applied) await publishStatus(this.deps.events, moved.task, moved.seq, 'processing', this.deps.clock.now());
+      await this.deps.jobs.delete(message.receiptHandle);
+      return 'failed';
+    }
+    // Retryable: the attempt counts; the message comes back once the lease has run out.
+    logger.warn('Job attempt failed; it will be retried', { taskId: task.id, attempts: task.attempts, error: errorSummary(error) });
+    lease.stop();
+    await this.hide(message, Math.max(this.options.retryDelaySeconds, this.options.leaseSeconds));
+    return 'retry';
+  }
+
+  private async failExhausted(taskId: string): Promise<void> {
+    const failure = {
+      taskId,
+      errorCode: 'attempts_exhausted',
+      errorMessage: 'The document could not be processed after several attempts.',
+    };
+    let moved = await failAbandonedTask(this.deps.db, failure);
+    if (!moved.applied) moved = await transitionTask(this.deps.db, { ...failure, from: 'queued', to: 'failed' });
+    if (moved.applied) {
+      const history = await getTaskHistory(this.deps.db, taskId);
+      const previous = history.length > 1 ? history[history.length - 2]!.toStatus : null;
+      await publishStatus(this.deps.events, moved.task, moved.seq, previous, this.deps.clock.now());
+    }
+  }
+
+  private async hide(message: QueueMessage, seconds: number): Promise<void> {
+    try {
+      await this.deps.jobs.changeVisibility(message.receiptHandle, Math.min(43_200, Math.max(0, Math.round(seconds))));
+    } catch (error) {
+      this.deps.logger.warn('Changing message visibility failed', { error: errorSummary(error) });
+    }
+  }
+
+  private makeVisible(message: QueueMessage): Promise<void> {
+    return this.hide(message, 0);
+  }
+}
+
+/** Heartbeats: renews the lease and the message's visibility; aborts the job if the lease is lost. */
+class LeaseKeeper {
+  private readonly controller = new AbortController();
+  private timer?: NodeJS.Timeout;
+  private beating = false;
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly options: WorkerOptions,
+    private readonly message: QueueMessage,
+    private readonly taskId: string,
+    private readonly leaseToken: string,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get lost(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => void this.beat(), this.options.heartbeatSeconds * 1000);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  throwIfLost(): void {
+    if (this.lost) throw new LeaseLostError();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.beating || !this.timer) return;
+    this.beating = true;
+    try {
+      const renewed = await renewLease(this.deps.db, { taskId: this.taskId, leaseToken: this.leaseToken, leaseSeconds: this.options.leaseSeconds });
+      if (!renewed.renewed) {
+        this.controller.abort(new LeaseLostError());
+        this.stop();
+        return;
+      }
+      await this.deps.jobs.changeVisibility(this.message.receiptHandle, this.options.leaseSeconds);
+    } catch (error) {
+      // A missed beat is not a lost lease: the next one may succeed before the lease runs out.
+      this.deps.logger.warn('Heartbeat failed', { taskId: this.taskId, error: errorSummary(error) });
+    } finally {
+      this.beating = false;
+    }
+  }
+}
+
+/** Throttled per-page progress events, reusing the seq of the task's move to `processing`. */
+class ProgressReporter {
+  private lastSent = 0;
+  private pending?: TaskRecord;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly deps: WorkerDeps,
+    private readonly intervalMs: number,
+    private readonly task: TaskRecord,
+    private readonly seq: number,
+  ) {}
+
+  report(task: TaskRecord, last: boolean): void {
+    this.pending = task;
+    const now = Date.now();
+    if (!last && now - this.lastSent < this.intervalMs) return;
+    this.lastSent = now;
+    this.send();
+  }
+
+  async flush(): Promise<void> {
+    await this.chain;
+  }
+
+  private send(): void {
+    const task = this.pending;
+    if (!task) return;
+    this.pending = undefined;
+    this.chain = this.chain.then(() =>
+      publishStatus(this.deps.events, { ...this.task, ...task }, this.seq, 'processing', this.deps.clock.now()).catch((error: unknown) =>
+        this.deps.logger.warn('Publishing progress failed', { taskId: this.task.id, error: errorSummary(error) }),
+      ),
+    );
+  }
+}
+
+async function lastSeq(db: Database, taskId: string): Promise<number> {
+  const history = await getTaskHistory(db, taskId);
+  return history[history.length - 1]?.id ?? 0;
+}
+
+function safeJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,64 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeEventBus } from '../../src/adapters/aws/eventbridge-event-bus';
+import { createS3Client } from '../../src/adapters/aws/s3-client';
+import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store';
+import { SqsJobQueue } from '../../src/adapters/aws/sqs-job-queue';
+import { systemClock } from '../../src/adapters/clock';
+import type { Database } from '../../src/db/database';
+import { createPgDatabase } from '../../src/db/pg-database';
+import type { Clock } from '../../src/ports/clock';
+import { iamPoolConfig } from '../api/runtime';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What the pipeline Lambdas (intake, sweeper, DLQ consumer) share, from the environment:
+ *
+ * | variable | what |
+ * | --- | --- |
+ * | DB_HOST, DB_PORT, DB_NAME, DB_USER | Aurora endpoint and the `untxt_worker` login role (IAM auth) |
+ * | DOCUMENTS_BUCKET | intake, sweeper |
+ * | JOBS_QUEUE_URL | intake, sweeper |
+ * | EVENT_BUS_NAME | all three |
+ * | MAX_PAGES, MAX_IMAGE_PIXELS | intake limits (defaults 3000 and 150,000,000) |
+ * | UPLOAD_URL_SECONDS | sweeper: life of an upload URL (default 300) |
+ */
+export interface PipelineRuntime {
+  logger: Logger;
+  clock: Clock;
+  db: () => Database;
+  objects: () => S3ObjectStore;
+  jobs: () => SqsJobQueue;
+  events: () => EventBridgeEventBus;
+}
+
+export function pipelineRuntime(serviceName: string, env: Env = process.env): PipelineRuntime {
+  const once = <T>(make: () => T): (() => T) => {
+    let value: T | undefined;
+    return () => (value ??= make());
+  };
+  return {
+    logger: new Logger({ serviceName }),
+    clock: systemClock,
+    db: once(() => createPgDatabase({ ...iamPoolConfig(env), application_name: serviceName, max: 1 })),
+    objects: once(() => new S3ObjectStore({ client: createS3Client(), bucket: required(env, 'DOCUMENTS_BUCKET') })),
+    jobs: once(() => new SqsJobQueue({ client: new SQSClient({}), queueUrl: required(env, 'JOBS_QUEUE_URL') })),
+    events: once(() => new EventBridgeEventBus({ client: new EventBridgeClient({}), eventBusName: required(env, 'EVENT_BUS_NAME') })),
+  };
+}
+
+export function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+export function positiveInt(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`environment variable ${name} must be a positive integer`);
+  return n;
+}

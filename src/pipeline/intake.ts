@@ -1,0 +1,151 @@
+/**
+ * Intake (DESIGN "Intake"): an uploaded object is checked by ranged reads, then its task moves
+ * `awaiting_upload → queued` (event + job message) or `failed` with a code and a message a user
+ * understands. Idempotent: S3 events are at least once and unordered, and every move is a
+ * conditional UPDATE, so a duplicate changes nothing; a task found already `queued` gets its job
+ * sent again (the claim removes duplicates), which is what keeps a lost job message from
+ * stranding it.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { errorSummary } from '../adapters/error-summary';
+import type { Database } from '../db/database';
+import { findTaskByUploadKey, findTaskById, transitionTask, type UploadRef } from '../db/repositories/tasks';
+import type { TaskRecord } from '../domain/task';
+import type { Clock } from '../ports/clock';
+import type { EventBus } from '../ports/event-bus';
+import type { JobQueue } from '../ports/job-queue';
+import type { ObjectStore } from '../ports/object-store';
+import { publishStatus } from './events';
+import { jobMessage, parseIntakeMessage, type CreatedObject } from './messages';
+import { HEAD_BYTES, probeDocument, type ProbeLimits } from './probe';
+
+export interface IntakeDeps {
+  db: Database;
+  objects: ObjectStore;
+  jobs: JobQueue;
+  events: EventBus;
+  clock: Clock;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  limits: ProbeLimits;
+}
+
+export const DEFAULT_INTAKE_LIMITS: ProbeLimits = { maxPages: 3000, maxImagePixels: 150_000_000 };
+
+export type IntakeOutcome =
+  | 'queued'
+  | 'job_resent'
+  | 'failed'
+  | 'erased'
+  | 'already_processed'
+  | 'object_missing'
+  | 'ignored';
+
+/** One intake queue message: an S3 notification with any number of records, or S3's test event. */
+export async function handleIntakeMessage(body: unknown, deps: IntakeDeps): Promise<IntakeOutcome[]> {
+  const message = parseIntakeMessage(body);
+  if (message.kind === 'test') return [];
+  if (message.kind === 'invalid') {
+    // It would fail the same way on every receive: drop it rather than feed the DLQ.
+    deps.logger.warn('Dropped an intake message that is not an S3 notification', { reason: message.reason });
+    return ['ignored'];
+  }
+  const outcomes: IntakeOutcome[] = [];
+  for (const object of message.objects) outcomes.push(await intakeObject(object, deps));
+  return outcomes;
+}
+
+export async function intakeObject(object: Pick<CreatedObject, 'key'>, deps: IntakeDeps): Promise<IntakeOutcome> {
+  // Only uploads are intake's business (results are written by the worker into the same bucket).
+  if (!object.key.startsWith('uploads/')) return 'ignored';
+  const found = await findTaskByUploadKey(deps.db, object.key);
+  if (!found || found.task.status === 'deleted') {
+    // A still-valid upload URL must not resurrect a deleted task, nor leave orphaned documents.
+    await deps.objects.deleteAllVersions({ key: object.key });
+    deps.logger.info('Erased an upload without a live task', { taskId: found?.task.id ?? null });
+    return 'erased';
+  }
+  const { task, upload } = found;
+  switch (task.status) {
+    case 'queued':
+      await deps.jobs.send(jobMessage(task.id));
+      return 'job_resent';
+    case 'awaiting_upload':
+      return checkAndQueue(task, upload, deps);
+    default:
+      return 'already_processed';
+  }
+}
+
+async function checkAndQueue(task: TaskRecord, upload: UploadRef, deps: IntakeDeps): Promise<IntakeOutcome> {
+  const verdict = await inspect(upload, deps);
+  if (verdict === 'missing') return 'object_missing';
+  const transition = verdict.ok
+    ? await transitionTask(deps.db, { taskId: task.id, from: 'awaiting_upload', to: 'queued', pageCount: verdict.pageCount })
+    : await transitionTask(deps.db, {
+        taskId: task.id,
+        from: 'awaiting_upload',
+        to: 'failed',
+        errorCode: verdict.code,
+        errorMessage: verdict.message,
+      });
+
+  if (!transition.applied) {
+    // Another delivery of this event moved the task first: only make sure a queued task has its job.
+    const now = await findTaskById(deps.db, task.id);
+    if (now?.status === 'queued') {
+      await deps.jobs.send(jobMessage(task.id));
+      return 'job_resent';
+    }
+    return 'already_processed';
+  }
+  // Job before event: if sending fails, the intake message is retried and finds the task queued.
+  if (transition.task.status === 'queued') await deps.jobs.send(jobMessage(task.id));
+  await publishStatus(deps.events, transition.task, transition.seq, 'awaiting_upload', deps.clock.now());
+  deps.logger.info('Intake decided', {
+    taskId: task.id,
+    status: transition.task.status,
+    ...(transition.task.errorCode ? { errorCode: transition.task.errorCode } : {}),
+    pageCount: transition.task.pageCount,
+  });
+  return transition.task.status === 'queued' ? 'queued' : 'failed';
+}
+
+type Verdict =
+  | 'missing'
+  | { ok: true; pageCount: number }
+  | { ok: false; code: string; message: string };
+
+/** Size and checksum from the object's attributes, everything else from byte ranges. */
+async function inspect(upload: UploadRef, deps: IntakeDeps): Promise<Verdict> {
+  const attributes = await deps.objects.getAttributes(upload.s3Key);
+  if (!attributes) return 'missing';
+  if (attributes.size !== upload.size) {
+    return {
+      ok: false,
+      code: 'size_mismatch',
+      message: `The uploaded file has ${attributes.size} bytes, not the ${upload.size} declared when the upload was created.`,
+    };
+  }
+  if (attributes.sha256Hex === null || attributes.sha256Hex.toLowerCase() !== upload.sha256.toLowerCase()) {
+    return {
+      ok: false,
+      code: 'checksum_mismatch',
+      message: "The uploaded file's SHA-256 checksum differs from the one declared when the upload was created.",
+    };
+  }
+  if (attributes.size === 0) return { ok: false, code: 'corrupt_document', message: 'The uploaded file is empty.' };
+
+  const read = async (start: number, end: number): Promise<Uint8Array> => {
+    const object = await deps.objects.get(upload.s3Key, { range: { start, end } });
+    if (!object) throw new Error('The upload disappeared during intake');
+    return object.body;
+  };
+  const head = await read(0, Math.min(attributes.size, HEAD_BYTES) - 1);
+  try {
+    const probe = await probeDocument({ declaredType: upload.contentType, size: attributes.size, head, read, limits: deps.limits });
+    return probe.ok ? { ok: true, pageCount: probe.pageCount } : probe;
+  } catch (error) {
+    deps.logger.warn('Probing the upload failed', { error: errorSummary(error) });
+    throw error;
+  }
+}
