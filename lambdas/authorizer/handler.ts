@@ -19,6 +19,7 @@ import { authorizeToken } from './authorizer-core';
 export function authorizerDepsFromEnv(env: Readonly<Record<string, string | undefined>>): AuthorizerDeps {
   let keys: PublicKeys;
   if (env.JWT_PUBLIC_JWKS) {
+    if (/"d"\s*:/.test(env.JWT_PUBLIC_JWKS)) throw new Error('JWT_PUBLIC_JWKS holds a private key: give the authorizer the public half only');
     keys = staticPublicKeys(parseJwks(publicJwksSchema, env.JWT_PUBLIC_JWKS, 'JWT_PUBLIC_JWKS'));
   } else if (env.JWT_PUBLIC_KEY_SECRET_ARN) {
     keys = secretsManagerPublicKeys({ client: new SecretsManagerClient({}), secretId: env.JWT_PUBLIC_KEY_SECRET_ARN });
