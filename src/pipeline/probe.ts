@@ -129,10 +129,12 @@ async function probePdf(reader: CachedReader, size: number, head: Uint8Array, li
     if (doc.numPages > limits.maxPages) return tooManyPages(doc.numPages, limits);
     return { ok: true, type: 'application/pdf', pageCount: doc.numPages };
   } catch (error) {
-    if (error instanceof Error && error.name === 'PasswordException') {
+    // pdf.js errors may come from another realm (see requireEsm): compare names, not classes.
+    const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
+    if (name === 'PasswordException') {
       return fail('encrypted_document', 'The PDF is password-protected; upload it without the password.');
     }
-    if (error instanceof Error && /PDFException|FormatError|Invalid|Unknown/i.test(error.name)) {
+    if (/PDFException|FormatError|Invalid|Unknown/i.test(name)) {
       return fail('corrupt_document', 'The PDF is damaged and cannot be read.');
     }
     if (reader.failure) throw reader.failure;
