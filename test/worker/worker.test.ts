@@ -1,0 +1,261 @@
+import { claimTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
+import { systemClock } from '../../src/adapters/clock';
+import type { OcrEngine, OcrPage, PageImage } from '../../src/ocr/engine';
+import { UnreadablePageError } from '../../src/ocr/engine';
+import { handleDeadJob } from '../../src/pipeline/dead-letters';
+import { intakeObject } from '../../src/pipeline/intake';
+import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
+import { pipelineHarness, silentLogger, type PipelineHarness } from '../pipeline/support/harness';
+import { textPdf } from '../pipeline/support/documents';
+
+/** An engine that answers each page with its number as text, or fails as told. */
+class StubEngine implements OcrEngine {
+  readonly name = 'stub';
+  readonly concurrency = 4;
+  calls: number[] = [];
+  failWith?: (page: number) => Error | undefined;
+  async recognize(image: PageImage): Promise<OcrPage> {
+    this.calls.push(image.page);
+    const error = this.failWith?.(image.page);
+    if (error) throw error;
+    return {
+      page: image.page,
+      width: image.width,
+      height: image.height,
+      engine: this.name,
+      confidence: 0.9,
+      rotation: 0,
+      blocks: [{ kind: 'text', text: `page ${image.page}`, bbox: [0, 0, 10, 10], confidence: 0.9 }],
+    };
+  }
+  async close(): Promise<void> {}
+}
+
+const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 20 } };
+
+describe('the worker', () => {
+  let h: PipelineHarness;
+  let engine: StubEngine;
+  const worker = (options: Partial<WorkerOptions> = {}) =>
+    new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger: silentLogger }, { ...FAST, ...options });
+
+  async function queuedTask(pages: number, options: { maxAttempts?: number } = {}) {
+    const { task, key } = await h.createTask(await textPdf(Array.from({ length: pages }, (_, i) => [`page ${i + 1}`])), options);
+    await intakeObject({ key }, h.intakeDeps());
+    return task;
+  }
+
+  async function receiveOne() {
+    const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 1 });
+    if (!message) throw new Error('no job message');
+    return message;
+  }
+
+  beforeEach(async () => {
+    h = await pipelineHarness({ maxReceiveCount: 4 });
+    engine = new StubEngine();
+  });
+  afterEach(() => h.dispose());
+
+  it('completes a task: checkpoints each page, writes html, text and json, records one result and deletes the message', async () => {
+    // Prepare
+    const task = await queuedTask(3);
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    const done = await h.task(task.id);
+    expect([done.status, done.pagesDone, done.pageCount]).toEqual(['completed', 3, 3]);
+    const keys = h.objects.keys(task.resultsPrefix);
+    expect(keys.filter((k) => k.includes('/pages/'))).toHaveLength(3);
+    expect(keys.filter((k) => /\.(html|txt|json)$/.test(k) && !k.includes('/pages/'))).toHaveLength(3);
+    const text = keys.find((k) => k.endsWith('.txt'))!;
+    expect(Buffer.from(h.objects.objects.get(text)!.body).toString()).toBe('page 1\n\npage 2\n\npage 3');
+    expect(await h.jobs.approximateDepth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect(h.bus.statuses(task.id)).toEqual(expect.arrayContaining(['queued', 'processing', 'completed']));
+    expect(h.bus.statuses(task.id).filter((s) => s === 'completed')).toHaveLength(1);
+  });
+
+  it('deletes a duplicate job of a finished task without a second result', async () => {
+    // Prepare
+    const task = await queuedTask(1);
+    await h.jobs.send({ version: 1, taskId: task.id });
+    const w = worker();
+    await w.handle(await receiveOne());
+
+    // Act
+    const second = await w.handle(await receiveOne());
+
+    // Assess
+    expect(second).toBe('deleted_message');
+    const { rows } = await h.database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM results WHERE task_id = $1', [task.id]);
+    expect(rows[0]!.n).toBe(1);
+    expect((await getTaskHistory(h.database.db, task.id)).map((r) => r.toStatus)).toEqual(['awaiting_upload', 'queued', 'processing', 'completed']);
+  });
+
+  it('hides the job of a task another worker holds until its lease ends, without deleting it', async () => {
+    // Prepare
+    const task = await queuedTask(1);
+    await claimTask(h.database.db, { taskId: task.id, leaseSeconds: 60 });
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('deferred');
+    const depth = await h.jobs.approximateDepth();
+    expect(depth.inFlight).toBe(1);
+  });
+
+  it('re-claims the task of a worker killed mid-job after its lease and resumes from the last checkpoint, with one result', async () => {
+    // Prepare: the first worker dies on page 3 (it never releases anything).
+    const task = await queuedTask(4);
+    engine.failWith = (page) => (page === 3 ? new Error('killed') : undefined);
+    const first = worker({ maxPagesInFlight: 1, retryDelaySeconds: 0 });
+    const firstMessage = await receiveOne();
+    await first.handle(firstMessage);
+    engine.calls = [];
+    engine.failWith = undefined;
+    await new Promise((r) => setTimeout(r, 1100)); // the 1 s lease and visibility run out
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(engine.calls).toEqual([3]); // pages 1, 2 and 4 were checkpointed by the first attempt
+    const done = await h.task(task.id);
+    expect([done.status, done.attempts]).toEqual(['completed', 2]);
+  });
+
+  it('fails at once on a permanent error, and deletes the message', async () => {
+    // Prepare
+    const task = await queuedTask(2);
+    engine.failWith = () => new UnreadablePageError('bad');
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('failed');
+    expect((await h.task(task.id)).errorCode).toBe('corrupt_document');
+    expect((await h.jobs.approximateDepth()).inFlight).toBe(0);
+  });
+
+  it('retries a retryable error until the last attempt, then fails the task', async () => {
+    // Prepare
+    const task = await queuedTask(1, { maxAttempts: 2 });
+    engine.failWith = () => new Error('model server unavailable');
+    const w = worker();
+
+    // Act
+    const first = await w.handle(await receiveOne());
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await w.handle(await receiveOne());
+
+    // Assess
+    expect([first, second]).toEqual(['retry', 'failed']);
+    const failed = await h.task(task.id);
+    expect([failed.status, failed.errorCode, failed.attempts]).toEqual(['failed', 'processing_error', 2]);
+  });
+
+  it('sends a job that kills every worker to the DLQ, where its task is failed', async () => {
+    // Prepare: every receive ends with the worker dying mid-job (the message is never settled).
+    const task = await queuedTask(1, { maxAttempts: 10 });
+    for (let i = 0; i < 4; i += 1) {
+      const message = await receiveOne();
+      await claimTask(h.database.db, { taskId: (message.body as { taskId: string }).taskId, leaseSeconds: 1 });
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    expect(await h.jobs.receive()).toEqual([]); // the 5th receive moved it to the DLQ
+    const [dead] = await h.deadJobs.receive();
+
+    // Act
+    const outcome = await handleDeadJob(dead!.body, { db: h.database.db, events: h.bus, clock: systemClock, logger: silentLogger });
+
+    // Assess
+    expect(outcome).toBe('failed');
+    expect((await findTaskById(h.database.db, task.id))!.errorCode).toBe('processing_failed');
+  });
+
+  it('releases its lease and makes the message visible again when stopped mid-job, without using an attempt', async () => {
+    // Prepare
+    const task = await queuedTask(3);
+    let entered!: () => void;
+    const inEngine = new Promise<void>((r) => (entered = r));
+    const slow = engine.recognize.bind(engine);
+    engine.recognize = async (image) => {
+      entered();
+      await new Promise((r) => setTimeout(r, 200));
+      return slow(image);
+    };
+    const w = worker({ maxPagesInFlight: 1, leaseSeconds: 30 });
+    const running = w.handle(await receiveOne());
+    await inEngine;
+
+    // Act
+    await w.stop();
+    const outcome = await running;
+
+    // Assess
+    expect(outcome).toBe('released');
+    const released = await h.task(task.id);
+    expect([released.status, released.attempts, released.leaseToken]).toEqual(['processing', 0, null]);
+    expect(released.pagesDone).toBe(1); // the page in the engine finished and was checkpointed
+    expect((await h.jobs.approximateDepth()).visible).toBe(1);
+  });
+});
+
+describe('the worker heartbeat', () => {
+  it('renews the lease and the message visibility every heartbeat while a job runs', async () => {
+    // Prepare
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    const h = await pipelineHarness();
+    try {
+      const { task, key } = await h.createTask(await textPdf([['a']]));
+      await intakeObject({ key }, h.intakeDeps());
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let started!: () => void;
+      const inEngine = new Promise<void>((r) => (started = r));
+      const engine = new StubEngine();
+      const inner = engine.recognize.bind(engine);
+      engine.recognize = async (image) => {
+        started();
+        await gate;
+        return inner(image);
+      };
+      const visibility = jest.spyOn(h.jobs, 'changeVisibility');
+      const w = new Worker(
+        { db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger: silentLogger },
+        { ...FAST, leaseSeconds: 90, heartbeatSeconds: 30 },
+      );
+      const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 90 });
+      const running = w.handle(message!);
+      await inEngine;
+      const leaseBefore = (await h.task(task.id)).leaseUntil!.getTime();
+
+      // Act
+      await jest.advanceTimersByTimeAsync(29_000);
+      const beforeFirstBeat = visibility.mock.calls.length;
+      await jest.advanceTimersByTimeAsync(1_000);
+      await jest.advanceTimersByTimeAsync(60_000);
+
+      // Assess
+      expect(beforeFirstBeat).toBe(0);
+      expect(visibility.mock.calls).toEqual([
+        [message!.receiptHandle, 90],
+        [message!.receiptHandle, 90],
+        [message!.receiptHandle, 90],
+      ]);
+      expect((await h.task(task.id)).leaseUntil!.getTime()).toBeGreaterThanOrEqual(leaseBefore);
+      release();
+      await expect(running).resolves.toBe('completed');
+    } finally {
+      jest.useRealTimers();
+      await h.dispose();
+    }
+  });
+});
