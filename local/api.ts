@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../src/adapters/clock';
 import { defaultApiConfig, type RegistrationMode } from '../src/api/config';
-import { notConfigured, type ApiDeps, type TicketStore } from '../src/api/deps';
+import type { ApiDeps, TicketStore } from '../src/api/deps';
 import { authorizeBearer } from '../src/auth/authorizer';
 import { ensureFirstAdmin, type FirstAdminResult } from '../src/auth/first-admin';
 import { scryptHasher } from '../src/auth/password';
@@ -12,6 +12,7 @@ import type { Database } from '../src/db/database';
 import { ApiError, problemResponse } from '../src/http/problem';
 import type { EventBus } from '../src/ports/event-bus';
 import type { ObjectStore } from '../src/ports/object-store';
+import { InMemoryTicketStore } from '../src/realtime/tickets/memory-ticket-store';
 import { isRouteModule } from '../lambdas/api/define-handler';
 import { toProxyResult } from '../lambdas/api/http-handler';
 import { ROUTES, type RouteSpec } from '../lambdas/api/routes';
@@ -41,7 +42,7 @@ export async function buildLocalApiDeps(parts: LocalApiParts): Promise<ApiDeps> 
     db: parts.db,
     objectStore: parts.objectStore,
     eventBus: parts.eventBus,
-    tickets: parts.tickets ?? notConfigured<TicketStore>('the WebSocket ticket store'),
+    tickets: parts.tickets ?? new InMemoryTicketStore(systemClock),
     clock: systemClock,
     signingKeys: await loadOrCreateLocalSigningKeys(parts.dataDir),
     passwords: scryptHasher(),

@@ -118,6 +118,8 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     const address = await listen(server, config.port, config.host);
     cleanup.push(() => closeServer(server));
     baseUrl = config.publicUrl ?? `http://${displayHost(config.host)}:${address.port}`;
+    // ws-ticket URLs name the WebSocket endpoint, which shares this port at /ws.
+    api.deps.config.websocketUrl ??= `${baseUrl.replace(/^http/, 'ws')}/ws`;
 
     let stopping: Promise<void> | undefined;
     return {

@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Signer } from '@aws-sdk/rds-signer';
 import type { PoolConfig } from 'pg';
 import { systemClock } from '../../src/adapters/clock';
@@ -15,6 +17,7 @@ import { secretsManagerSigningKeys } from '../../src/auth/signing-keys-secrets-m
 import { createPgDatabase } from '../../src/db/pg-database';
 import type { EventBus } from '../../src/ports/event-bus';
 import type { ObjectStore } from '../../src/ports/object-store';
+import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-store';
 
 /**
  * AWS dependencies of the API handlers, from the function's environment:
@@ -46,8 +49,13 @@ export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>
     eventBus: env.EVENT_BUS_NAME
       ? new EventBridgeEventBus({ client: new EventBridgeClient({}), eventBusName: env.EVENT_BUS_NAME })
       : notConfigured<EventBus>('EVENT_BUS_NAME'),
-    // The ws-ticket route plugs its DynamoDB store in here (TICKETS_TABLE).
-    tickets: notConfigured<TicketStore>('TICKETS_TABLE'),
+    tickets: env.TICKETS_TABLE
+      ? new DynamoDbTicketStore({
+          client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
+          tableName: env.TICKETS_TABLE,
+          clock: systemClock,
+        })
+      : notConfigured<TicketStore>('TICKETS_TABLE'),
     clock: systemClock,
     signingKeys: env.JWT_SIGNING_SECRET_ARN
       ? secretsManagerSigningKeys({ client: new SecretsManagerClient({}), secretId: env.JWT_SIGNING_SECRET_ARN })

@@ -5,15 +5,14 @@ import type { Database } from '../db/database';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { ObjectStore } from '../ports/object-store';
+import type { TicketStore } from '../realtime/tickets/ticket-store';
 import type { ApiConfig } from './config';
 
 /**
  * WebSocket tickets (ws-ticket route): single-use, 60-second, stored hashed. DynamoDB in AWS,
  * in memory locally; the WebSocket side uses a ticket up with a conditional delete.
  */
-export interface TicketStore {
-  put(input: { ticketHash: string; userId: string; expiresAt: Date }): Promise<void>;
-}
+export type { TicketStore } from '../realtime/tickets/ticket-store';
 
 /**
  * Everything an API core may use, built once per Lambda container (lambdas/api/runtime.ts) or

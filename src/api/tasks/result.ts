@@ -1,0 +1,74 @@
+import { getTask } from '../../db/repositories/tasks';
+import { conflict, notFound } from '../../http/problem';
+import { json, type ApiRequest, type ApiResponse } from '../../http/request';
+import { parseQuery } from '../../http/validation';
+import { InvalidRangeError } from '../../ports/object-store';
+import type { ApiDeps } from '../deps';
+import { auditedTaskRequest } from './access';
+import { resultQuerySchema, type ResultFormat } from './schemas';
+
+/**
+ * How each format is served. The HTML document is never served inline by the API: it is a
+ * presigned GET that S3 answers as an attachment, named after the task id (never the original
+ * file name, which is PHI and would need escaping in a header), so it cannot run in the
+ * bucket's origin even if the sanitizer missed something.
+ */
+const FORMATS: Record<ResultFormat, { contentType: string; extension: string; key: 'htmlKey' | 'textKey' | 'jsonKey' }> = {
+  html: { contentType: 'text/html; charset=utf-8', extension: 'html', key: 'htmlKey' },
+  text: { contentType: 'text/plain; charset=utf-8', extension: 'txt', key: 'textKey' },
+  json: { contentType: 'application/json; charset=utf-8', extension: 'json', key: 'jsonKey' },
+};
+
+/**
+ * `GET /v1/tasks/{id}/result?format=html|text|json` (html when omitted):
+ * html → `{url, expiresAt}`; text and json inline, or 303 to a presigned GET above the inline
+ * limit (5 MB). The owner's task that has not completed → 409 `not_ready`; anyone else's → 404.
+ */
+export async function getResultCore(
+  req: ApiRequest,
+  deps: Pick<ApiDeps, 'db' | 'objectStore' | 'config'>,
+): Promise<ApiResponse> {
+  const { user, taskId } = await auditedTaskRequest(req, deps, 'task.result.read');
+  const format = parseQuery(resultQuerySchema, req).format ?? 'html';
+  const task = await getTask(deps.db, { ownerId: user.id, taskId });
+  if (!task) throw notFound();
+  if (task.status !== 'completed' || !task.result) {
+    throw conflict('not_ready', `The task is ${task.status.replace('_', ' ')}; a result exists only once it has completed.`);
+  }
+  const spec = FORMATS[format];
+  const key = task.result[spec.key];
+  const presign = () =>
+    deps.objectStore.presignGet({
+      key,
+      expiresInSeconds: deps.config.limits.urlTtlSeconds,
+      responseContentType: spec.contentType,
+      responseContentDisposition: `attachment; filename="${taskId}.${spec.extension}"`,
+    });
+
+  if (format === 'html') {
+    const url = await presign();
+    return json(200, { url: url.url, expiresAt: url.expiresAt.toISOString() });
+  }
+
+  // One ranged read answers both questions: how large the object is, and (when small) its bytes.
+  const limit = deps.config.limits.inlineResultMaxBytes;
+  const object = await readUpTo(deps, key, limit);
+  if (object.totalSize > limit) {
+    const url = await presign();
+    return { status: 303, headers: { location: url.url }, body: { url: url.url, expiresAt: url.expiresAt.toISOString() } };
+  }
+  return { status: 200, rawBody: { contentType: spec.contentType, body: Buffer.from(object.body).toString('utf8') } };
+}
+
+async function readUpTo(deps: Pick<ApiDeps, 'objectStore'>, key: string, limit: number): Promise<{ body: Uint8Array; totalSize: number }> {
+  try {
+    const object = await deps.objectStore.get(key, { range: { start: 0, end: limit } });
+    // The database says completed, so the object must exist: its absence is a fault, not a 404.
+    if (!object) throw new Error('result object missing for a completed task');
+    return object;
+  } catch (error) {
+    // A range starting at byte 0 is unsatisfiable only for an empty object (a blank document).
+    if (error instanceof InvalidRangeError) return { body: new Uint8Array(), totalSize: 0 };
+    throw error;
+  }
+}
