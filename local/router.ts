@@ -67,7 +67,7 @@ export class Router {
       }
     } catch (error) {
       logger.error('Request failed', { method, error: errorSummary(error) });
-      if (!res.headersSent) sendProblem(res, { status: 500, code: 'internal_error', detail: 'Something went wrong on our side.' });
+      if (!res.headersSent) sendProblem(res, { status: 500, code: 'internal', detail: 'Something went wrong on our side.' });
       else res.destroy();
     } finally {
       // Whatever the handler left unread is drained, so a keep-alive connection stays usable.

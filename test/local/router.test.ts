@@ -78,7 +78,7 @@ describe('the local HTTP router', () => {
 
     // Assess
     expect(response.status).toBe(500);
-    expect(JSON.parse(text)).toMatchObject({ status: 500, code: 'internal_error' });
+    expect(JSON.parse(text)).toMatchObject({ status: 500, code: 'internal' });
     expect(text).not.toMatch(/secret|db\.ts|at /);
   });
 
