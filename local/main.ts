@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   }
 
   const service = await startWithSignalHandling({
-    start: () => startLocalService(config, { logger }),
+    start: () => startLocalService(config, { logger, pipeline: true }),
     signals: process,
     exit: (code) => process.exit(code),
     logger,

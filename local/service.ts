@@ -12,7 +12,9 @@ import { PresignedUrlVerifier } from '../src/adapters/local/sigv4-verifier';
 import type { Database } from '../src/db/database';
 import { runMigrations } from '../src/db/migrate';
 import { startLocalApi, type MountedApi } from './api';
+import { objectCreatedNotification } from '../src/pipeline/messages';
 import type { LocalConfig } from './config';
+import type { LocalPipelineDeps } from './pipeline';
 import { healthHandler, type HealthCheck } from './health';
 import { createLogger } from './logger';
 import { Router } from './router';
@@ -31,6 +33,8 @@ export interface LocalServiceOptions {
   logger?: Logger;
   /** Like an S3 event notification; the intake wiring plugs in here. */
   onObjectCreated?: (event: ObjectCreatedEvent) => void | Promise<void>;
+  /** Runs intake, the sweeper and the worker (Tesseract) in-process, as `npm start` does. */
+  pipeline?: boolean | Omit<LocalPipelineDeps, 'db' | 'objects' | 'intakeQueue' | 'jobsQueue' | 'events' | 'logger'>;
 }
 
 export interface LocalService {
@@ -80,7 +84,12 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       credentials,
       endpoint: () => `${baseUrl}${OBJECT_STORE_MOUNT}`,
       logger,
-      onObjectCreated: options.onObjectCreated,
+      // By default an upload notifies the intake queue, shaped as S3 would send it.
+      onObjectCreated:
+        options.onObjectCreated ??
+        (async (event) => {
+          await queues.intakeQueue.send(objectCreatedNotification(event));
+        }),
     });
     await objectStore.init();
 
@@ -120,6 +129,20 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     baseUrl = config.publicUrl ?? `http://${displayHost(config.host)}:${address.port}`;
     // ws-ticket URLs name the WebSocket endpoint, which shares this port at /ws.
     api.deps.config.websocketUrl ??= `${baseUrl.replace(/^http/, 'ws')}/ws`;
+
+    if (options.pipeline) {
+      const { startLocalPipeline } = await import('./pipeline');
+      const pipeline = await startLocalPipeline({
+        ...(typeof options.pipeline === 'object' ? options.pipeline : {}),
+        db: database,
+        objects: objectStore,
+        intakeQueue: queues.intakeQueue,
+        jobsQueue: queues.jobsQueue,
+        events: eventBus,
+        logger,
+      });
+      cleanup.push(() => pipeline.stop());
+    }
 
     let stopping: Promise<void> | undefined;
     return {
