@@ -12,6 +12,8 @@ import { createUser } from '../../../src/db/repositories/users';
 import { resultKeys } from '../../../src/domain/storage-keys';
 import type { Principal } from '../../../src/http/request';
 import type { TaskStatusEventDetail } from '../../../src/ports/event-bus';
+import type { ObjectStore } from '../../../src/ports/object-store';
+import type { Database } from '../../../src/db/database';
 import { InMemoryTicketStore } from '../../../src/realtime/tickets/memory-ticket-store';
 import { openApiHarness, type ApiHarness } from '../support/api-harness';
 
@@ -76,7 +78,7 @@ export function pdfBody(size = 1234): { filename: string; contentType: string; s
  * store, as the worker leaves them.
  */
 export async function completedTask(
-  h: TaskHarness,
+  h: { deps: { db: Database }; store: ObjectStore },
   ownerId: string,
   documents: { html?: string; text?: string; json?: string } = {},
 ): Promise<{ taskId: string; uploadKey: string; keys: ReturnType<typeof resultKeys> }> {
