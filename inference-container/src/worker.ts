@@ -287,7 +287,7 @@ export class Worker {
       }
       const pages = await this.loadCheckpoints(task.resultsPrefix, pageCount);
       let done = pages.filter((p) => p !== undefined).length;
-      const progress = new ProgressReporter(this.deps, this.options.progressIntervalMs, task, seq);
+      const progress = new ProgressReporter(this.deps, this.options.progressIntervalMs, task, leaseToken, seq);
       if (done > 0) this.deps.logger.info('Resuming from checkpoints', { taskId: task.id, pagesDone: done, pageCount });
 
       const signal = AbortSignal.any([leaseSignal, this.shutdown.signal]);
@@ -306,8 +306,7 @@ export class Worker {
             });
             pages[n - 1] = page;
             done += 1;
-            const recorded = await recordPageDone(this.deps.db, { taskId: task.id, leaseToken, pagesDone: done, pageCount });
-            if (recorded.applied) progress.report(recorded.task, done === pageCount);
+            progress.pageDone(done, pageCount);
           }, signal),
         );
       }
@@ -523,40 +522,51 @@ class LeaseKeeper {
   }
 }
 
-/** Throttled per-page progress events, reusing the seq of the task's move to `processing`. */
+/**
+ * Throttled progress: `pages_done` and a progress event at most once per interval (and for the
+ * last page), reusing the seq of the task's move to `processing`. The page checkpoints, not
+ * `pages_done`, are what a later attempt resumes from, so a skipped update loses nothing.
+ */
 class ProgressReporter {
   private lastSent = 0;
-  private pending?: TaskRecord;
+  private latest?: { done: number; pageCount: number };
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly deps: WorkerDeps,
     private readonly intervalMs: number,
     private readonly task: TaskRecord,
+    private readonly leaseToken: string,
     private readonly seq: number,
   ) {}
 
-  report(task: TaskRecord, last: boolean): void {
-    this.pending = task;
+  pageDone(done: number, pageCount: number): void {
+    this.latest = { done, pageCount };
     const now = Date.now();
-    if (!last && now - this.lastSent < this.intervalMs) return;
+    if (done < pageCount && now - this.lastSent < this.intervalMs) return;
     this.lastSent = now;
-    this.send();
+    this.chain = this.chain.then(() => this.send());
   }
 
   async flush(): Promise<void> {
     await this.chain;
   }
 
-  private send(): void {
-    const task = this.pending;
-    if (!task) return;
-    this.pending = undefined;
-    this.chain = this.chain.then(() =>
-      publishStatus(this.deps.events, { ...this.task, ...task }, this.seq, 'processing', this.deps.clock.now()).catch((error: unknown) =>
-        this.deps.logger.warn('Publishing progress failed', { taskId: this.task.id, error: errorSummary(error) }),
-      ),
-    );
+  private async send(): Promise<void> {
+    const latest = this.latest;
+    if (!latest) return;
+    this.latest = undefined;
+    try {
+      const recorded = await recordPageDone(this.deps.db, {
+        taskId: this.task.id,
+        leaseToken: this.leaseToken,
+        pagesDone: latest.done,
+        pageCount: latest.pageCount,
+      });
+      if (recorded.applied) await publishStatus(this.deps.events, recorded.task, this.seq, 'processing', this.deps.clock.now());
+    } catch (error) {
+      this.deps.logger.warn('Recording progress failed', { taskId: this.task.id, error: errorSummary(error) });
+    }
   }
 }
 
