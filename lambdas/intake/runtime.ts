@@ -9,6 +9,7 @@ import { systemClock } from '../../src/adapters/clock';
 import type { Database } from '../../src/db/database';
 import { createPgDatabase } from '../../src/db/pg-database';
 import type { Clock } from '../../src/ports/clock';
+import { DEFAULT_INTAKE_LIMITS, type IntakeDeps } from '../../src/pipeline/intake';
 import { iamPoolConfig } from '../api/runtime';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -61,4 +62,20 @@ export function positiveInt(env: Env, name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1) throw new Error(`environment variable ${name} must be a positive integer`);
   return n;
+}
+
+/** Intake's dependencies (also used by the sweeper, which runs intake on uploads it finds). */
+export function intakeDepsFrom(runtime: PipelineRuntime, env: Env = process.env): IntakeDeps {
+  return {
+    db: runtime.db(),
+    objects: runtime.objects(),
+    jobs: runtime.jobs(),
+    events: runtime.events(),
+    clock: runtime.clock,
+    logger: runtime.logger,
+    limits: {
+      maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_INTAKE_LIMITS.maxPages),
+      maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_INTAKE_LIMITS.maxImagePixels),
+    },
+  };
 }
