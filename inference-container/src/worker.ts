@@ -24,7 +24,7 @@ import {
   type UploadRef,
 } from '../../src/db/repositories/tasks';
 import { pageCheckpointKey, resultKeys } from '../../src/domain/storage-keys';
-import type { TaskRecord } from '../../src/domain/task';
+import { taskError, type TaskError, type TaskErrorCode, type TaskRecord } from '../../src/domain/task';
 import { UnreadablePageError, type OcrEngine, type OcrPage } from '../../src/ocr/engine';
 import { assembleDocument } from '../../src/pipeline/assemble';
 import { publishStatus } from '../../src/pipeline/events';
@@ -92,11 +92,10 @@ export type JobOutcome =
 
 /** An error the next attempt would meet again: the task fails at once with this code. */
 export class PermanentJobError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
+  readonly code: TaskErrorCode;
+  constructor(error: TaskError) {
+    super(error.message);
+    this.code = error.code;
     this.name = 'PermanentJobError';
   }
 }
@@ -281,9 +280,9 @@ export class Worker {
     const document = await this.openDocument(found.upload);
     try {
       const pageCount = document.pageCount;
-      if (pageCount < 1) throw new PermanentJobError('corrupt_document', 'The document has no pages.');
+      if (pageCount < 1) throw new PermanentJobError(taskError('corrupt_document'));
       if (pageCount > this.options.maxPages) {
-        throw new PermanentJobError('too_many_pages', `The document has ${pageCount} pages; at most ${this.options.maxPages} are accepted.`);
+        throw new PermanentJobError(taskError('too_many_pages', { count: pageCount, max: this.options.maxPages }));
       }
       const pages = await this.loadCheckpoints(task.resultsPrefix, pageCount);
       let done = pages.filter((p) => p !== undefined).length;
@@ -322,12 +321,12 @@ export class Worker {
 
   private async openDocument(upload: UploadRef): Promise<RasterDocument> {
     const object = await this.deps.objects.get(upload.s3Key);
-    if (!object) throw new PermanentJobError('upload_missing', 'The uploaded document is no longer available.');
+    if (!object) throw new PermanentJobError(taskError('upload_missing'));
     try {
       return await openRasterDocument(object.body, upload.contentType, this.options.raster);
     } catch (error) {
       this.deps.logger.warn('Opening the document failed', { error: errorSummary(error) });
-      throw new PermanentJobError('corrupt_document', 'The document is damaged and cannot be read.');
+      throw new PermanentJobError(taskError('corrupt_document'));
     }
   }
 
@@ -335,7 +334,7 @@ export class Worker {
     try {
       return await this.deps.engine.recognize(image);
     } catch (error) {
-      if (error instanceof UnreadablePageError) throw new PermanentJobError('corrupt_document', `Page ${image.page} cannot be read.`);
+      if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
       throw error;
     }
   }
@@ -423,8 +422,7 @@ export class Worker {
     const permanent = error instanceof PermanentJobError;
     const lastAttempt = task.attempts >= task.maxAttempts;
     if (permanent || lastAttempt) {
-      const code = permanent ? error.code : 'processing_error';
-      const text = permanent ? error.message : 'The document could not be processed after several attempts.';
+      const { code, message: text } = permanent ? error : taskError('processing_error');
       logger.warn('Failing the task', { taskId: task.id, errorCode: code, attempts: task.attempts, error: errorSummary(error) });
       lease.stop();
       const moved = await transitionTask(db, { taskId: task.id, from: 'processing', to: 'failed', errorCode: code, errorMessage: text, leaseToken });
@@ -440,11 +438,8 @@ export class Worker {
   }
 
   private async failExhausted(taskId: string): Promise<void> {
-    const failure = {
-      taskId,
-      errorCode: 'attempts_exhausted',
-      errorMessage: 'The document could not be processed after several attempts.',
-    };
+    const exhausted = taskError('attempts_exhausted');
+    const failure = { taskId, errorCode: exhausted.code, errorMessage: exhausted.message };
     let moved = await failAbandonedTask(this.deps.db, failure);
     if (!moved.applied) moved = await transitionTask(this.deps.db, { ...failure, from: 'queued', to: 'failed' });
     if (moved.applied) {

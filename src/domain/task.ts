@@ -60,19 +60,59 @@ export function assertTransition(from: TaskStatus, to: TaskStatus): void {
   if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
 }
 
-/** Machine-readable failure codes; the column accepts any snake_case code, these are the known ones. */
-export const TASK_ERROR_CODES = [
-  'upload_expired',
-  'invalid_file',
-  'unsupported_type',
-  'too_many_pages',
-  'file_too_large',
-  'checksum_mismatch',
-  'encrypted_pdf',
-  'attempts_exhausted',
-  'processing_error',
-] as const;
-export type KnownTaskErrorCode = (typeof TASK_ERROR_CODES)[number];
+/**
+ * Why a task failed: every code the pipeline sets, each with the message a user reads (stored in
+ * `error_message` and shown by the API). The single list: code elsewhere names a code and lets
+ * `taskError` write its message. The column itself only checks the snake_case shape, so adding a
+ * code here needs no migration.
+ */
+const TASK_ERRORS = {
+  // Intake (and the worker's re-check before OCR)
+  unsupported_type: (found?: { actual: string; declared: string }) =>
+    found
+      ? `The file's content is ${found.actual}, not the ${found.declared} it was declared as.`
+      : 'The file is not a PDF, PNG, JPEG, TIFF or WebP document.',
+  size_mismatch: (sizes: { actual: number; declared: number }) =>
+    `The uploaded file has ${sizes.actual} bytes, not the ${sizes.declared} declared when the upload was created.`,
+  checksum_mismatch: () => "The uploaded file's SHA-256 checksum differs from the one declared when the upload was created.",
+  too_many_pages: (pages: { count: number | string; max: number }) =>
+    `The document has ${pages.count} pages; at most ${pages.max} are accepted.`,
+  image_too_large: (pixels: { actual: number; max: number }) =>
+    `The image is ${megapixels(pixels.actual)} megapixels; at most ${megapixels(pixels.max)} are accepted.`,
+  encrypted_document: () => 'The PDF is password-protected; upload it without the password.',
+  corrupt_document: (what: 'document' | 'PDF' | 'image' | 'TIFF image' = 'document') =>
+    `The ${what} is damaged and cannot be read.`,
+  // Sweeper
+  upload_expired: () => 'No file was uploaded before the upload link expired. Create a new task to try again.',
+  // Worker and the jobs dead-letter consumer
+  upload_missing: () => 'The uploaded document is no longer available.',
+  processing_error: () => 'The document could not be processed: the last attempt failed as well.',
+  attempts_exhausted: () => 'The document could not be processed after several attempts.',
+  processing_failed: () => 'The document could not be processed: processing stopped unexpectedly several times.',
+} as const satisfies Record<string, (...args: never[]) => string>;
+
+function megapixels(n: number): string {
+  return `${Math.round(n / 1e5) / 10}`;
+}
+
+export type TaskErrorCode = keyof typeof TASK_ERRORS;
+
+export const TASK_ERROR_CODES = Object.keys(TASK_ERRORS) as readonly TaskErrorCode[];
+
+export function isTaskErrorCode(value: unknown): value is TaskErrorCode {
+  return typeof value === 'string' && Object.hasOwn(TASK_ERRORS, value);
+}
+
+export interface TaskError<C extends TaskErrorCode = TaskErrorCode> {
+  code: C;
+  message: string;
+}
+
+/** A failure code with its user-facing message: `taskError('too_many_pages', {count: 4000, max: 3000})`. */
+export function taskError<C extends TaskErrorCode>(code: C, ...details: Parameters<(typeof TASK_ERRORS)[C]>): TaskError<C> {
+  const message = (TASK_ERRORS[code] as (...args: Parameters<(typeof TASK_ERRORS)[C]>) => string)(...details);
+  return { code, message };
+}
 
 export type UserRole = 'user' | 'admin';
 

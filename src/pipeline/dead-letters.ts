@@ -6,6 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Database } from '../db/database';
 import { failAbandonedTask, findTaskById, transitionTask } from '../db/repositories/tasks';
+import { taskError } from '../domain/task';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import { publishStatus } from './events';
@@ -28,10 +29,7 @@ export class TaskStillLeasedError extends Error {
   }
 }
 
-export const DEAD_LETTER_ERROR = {
-  code: 'processing_failed',
-  message: 'The document could not be processed after several attempts.',
-} as const;
+export const DEAD_LETTER_ERROR = taskError('processing_failed');
 
 export async function handleDeadJob(body: unknown, deps: DeadLetterDeps): Promise<DeadLetterOutcome> {
   const parsed = jobMessageSchema.safeParse(body);

@@ -10,7 +10,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../adapters/error-summary';
 import type { Database } from '../db/database';
 import { findTaskByUploadKey, findTaskById, transitionTask, type UploadRef } from '../db/repositories/tasks';
-import type { TaskRecord } from '../domain/task';
+import { taskError, type TaskError, type TaskRecord } from '../domain/task';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { JobQueue } from '../ports/job-queue';
@@ -113,27 +113,19 @@ async function checkAndQueue(task: TaskRecord, upload: UploadRef, deps: IntakeDe
 type Verdict =
   | 'missing'
   | { ok: true; pageCount: number }
-  | { ok: false; code: string; message: string };
+  | ({ ok: false } & TaskError);
 
 /** Size and checksum from the object's attributes, everything else from byte ranges. */
 async function inspect(upload: UploadRef, deps: IntakeDeps): Promise<Verdict> {
   const attributes = await deps.objects.getAttributes(upload.s3Key);
   if (!attributes) return 'missing';
   if (attributes.size !== upload.size) {
-    return {
-      ok: false,
-      code: 'size_mismatch',
-      message: `The uploaded file has ${attributes.size} bytes, not the ${upload.size} declared when the upload was created.`,
-    };
+    return { ok: false, ...taskError('size_mismatch', { actual: attributes.size, declared: upload.size }) };
   }
   if (attributes.sha256Hex === null || attributes.sha256Hex.toLowerCase() !== upload.sha256.toLowerCase()) {
-    return {
-      ok: false,
-      code: 'checksum_mismatch',
-      message: "The uploaded file's SHA-256 checksum differs from the one declared when the upload was created.",
-    };
+    return { ok: false, ...taskError('checksum_mismatch') };
   }
-  if (attributes.size === 0) return { ok: false, code: 'corrupt_document', message: 'The uploaded file is empty.' };
+  if (attributes.size === 0) return { ok: false, ...taskError('corrupt_document') };
 
   const read = async (start: number, end: number): Promise<Uint8Array> => {
     const object = await deps.objects.get(upload.s3Key, { range: { start, end } });

@@ -3,6 +3,7 @@
  * type (magic bytes), page count (PDF through pdf.js range requests, TIFF by walking IFDs),
  * encryption and structure (PDF), and pixel dimensions (images).
  */
+import { taskError, type TaskError } from '../domain/task';
 import { loadPdfJs, pdfJsAssetParams, type PdfRangeTransport } from './pdfjs';
 
 export type DocumentType = 'application/pdf' | 'image/png' | 'image/jpeg' | 'image/tiff' | 'image/webp';
@@ -19,9 +20,14 @@ export interface ProbeLimits {
 
 export type ProbeFailureCode = 'unsupported_type' | 'too_many_pages' | 'corrupt_document' | 'encrypted_document' | 'image_too_large';
 
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
 export type ProbeResult =
   | { ok: true; type: DocumentType; pageCount: number }
-  | { ok: false; code: ProbeFailureCode; message: string };
+  | ({ ok: false } & TaskError<ProbeFailureCode>);
 
 /** Bytes intake reads first: enough for every magic number and most image headers. */
 export const HEAD_BYTES = 64 * 1024;
@@ -47,10 +53,10 @@ export async function probeDocument(input: {
   const { head, limits } = input;
   const type = sniffType(head);
   if (type === null) {
-    return fail('unsupported_type', 'The file is not a PDF, PNG, JPEG, TIFF or WebP document.');
+    return fail(taskError('unsupported_type'));
   }
   if (type !== input.declaredType.toLowerCase()) {
-    return fail('unsupported_type', `The file's content is ${label(type)}, not the ${label(input.declaredType)} it was declared as.`);
+    return fail(taskError('unsupported_type', { actual: label(type), declared: label(input.declaredType) }));
   }
   const reader = cachedReader(input.read, head, input.size);
   try {
@@ -61,17 +67,17 @@ export async function probeDocument(input: {
         return await probeTiff(reader, limits);
       default: {
         const size = await imageSize(type, reader);
-        if (!size) return fail('corrupt_document', 'The image is damaged and cannot be read.');
+        if (!size) return fail(taskError('corrupt_document', 'image'));
         return checkPixels(type, [size], limits);
       }
     }
   } catch (error) {
-    if (error instanceof TruncatedError) return fail('corrupt_document', 'The document is damaged and cannot be read.');
+    if (error instanceof TruncatedError) return fail(taskError('corrupt_document'));
     throw error;
   }
 }
 
-const fail = (code: ProbeFailureCode, message: string): ProbeResult => ({ ok: false, code, message });
+const fail = (error: TaskError<ProbeFailureCode>): ProbeResult => ({ ok: false, ...error });
 
 function label(type: string): string {
   const names: Record<string, string> = {
@@ -84,19 +90,22 @@ function label(type: string): string {
   return names[type.toLowerCase()] ?? 'the type';
 }
 
-function checkPixels(type: DocumentType, sizes: Array<{ width: number; height: number }>, limits: ProbeLimits): ProbeResult {
+/** Pixel limits of image pages; shared with the worker, which checks them again before OCR. */
+export function pixelFailure(sizes: readonly ImageSize[], maxImagePixels: number): TaskError<'corrupt_document' | 'image_too_large'> | null {
   for (const { width, height } of sizes) {
-    if (width < 1 || height < 1) return fail('corrupt_document', 'The image is damaged and cannot be read.');
-    if (width * height > limits.maxImagePixels) {
-      const mp = (n: number): string => `${Math.round(n / 1e5) / 10}`;
-      return fail('image_too_large', `The image is ${mp(width * height)} megapixels; at most ${mp(limits.maxImagePixels)} are accepted.`);
-    }
+    if (!(width >= 1 && height >= 1)) return taskError('corrupt_document', 'image');
+    if (width * height > maxImagePixels) return taskError('image_too_large', { actual: width * height, max: maxImagePixels });
   }
-  return { ok: true, type, pageCount: sizes.length };
+  return null;
+}
+
+function checkPixels(type: DocumentType, sizes: ImageSize[], limits: ProbeLimits): ProbeResult {
+  const failure = pixelFailure(sizes, limits.maxImagePixels);
+  return failure ? fail(failure) : { ok: true, type, pageCount: sizes.length };
 }
 
 function tooManyPages(pages: number | string, limits: ProbeLimits): ProbeResult {
-  return fail('too_many_pages', `The document has ${pages} pages; at most ${limits.maxPages} are accepted.`);
+  return fail(taskError('too_many_pages', { count: pages, max: limits.maxPages }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,20 +134,20 @@ async function probePdf(reader: CachedReader, size: number, head: Uint8Array, li
   });
   try {
     const doc = await task.promise;
-    if (doc.numPages < 1) return fail('corrupt_document', 'The PDF has no pages.');
+    if (doc.numPages < 1) return fail(taskError('corrupt_document', 'PDF'));
     if (doc.numPages > limits.maxPages) return tooManyPages(doc.numPages, limits);
     return { ok: true, type: 'application/pdf', pageCount: doc.numPages };
   } catch (error) {
     // pdf.js errors may come from another realm (see requireEsm): compare names, not classes.
     const name = typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : '';
     if (name === 'PasswordException') {
-      return fail('encrypted_document', 'The PDF is password-protected; upload it without the password.');
+      return fail(taskError('encrypted_document'));
     }
     if (/PDFException|FormatError|Invalid|Unknown/i.test(name)) {
-      return fail('corrupt_document', 'The PDF is damaged and cannot be read.');
+      return fail(taskError('corrupt_document', 'PDF'));
     }
     if (reader.failure) throw reader.failure;
-    return fail('corrupt_document', 'The PDF is damaged and cannot be read.');
+    return fail(taskError('corrupt_document', 'PDF'));
   } finally {
     await task.destroy();
   }
@@ -151,11 +160,11 @@ async function probeTiff(reader: CachedReader, limits: ProbeLimits): Promise<Pro
   const header = await reader.bytes(0, 8);
   const little = header[0] === 0x49;
   const view = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const sizes: Array<{ width: number; height: number }> = [];
+  const sizes: ImageSize[] = [];
   const seen = new Set<number>();
   let offset = view(header).getUint32(4, little);
   while (offset !== 0) {
-    if (seen.has(offset)) return fail('corrupt_document', 'The TIFF image is damaged and cannot be read.');
+    if (seen.has(offset)) return fail(taskError('corrupt_document', 'TIFF image'));
     seen.add(offset);
     if (sizes.length >= limits.maxPages) return tooManyPages(`more than ${limits.maxPages}`, limits);
     const count = view(await reader.bytes(offset, 2)).getUint16(0, little);
@@ -173,7 +182,7 @@ async function probeTiff(reader: CachedReader, limits: ProbeLimits): Promise<Pro
     sizes.push({ width, height });
     offset = entries.getUint32(count * 12, little);
   }
-  if (sizes.length === 0) return fail('corrupt_document', 'The TIFF image has no pages.');
+  if (sizes.length === 0) return fail(taskError('corrupt_document', 'TIFF image'));
   return checkPixels('image/tiff', sizes, limits);
 }
 

@@ -9,6 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../adapters/error-summary';
 import type { Database } from '../db/database';
 import { findStaleAwaitingUpload, findStaleQueued, findTaskWithUpload, transitionTask } from '../db/repositories/tasks';
+import { taskError } from '../domain/task';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { JobQueue } from '../ports/job-queue';
@@ -83,12 +84,13 @@ export async function sweep(deps: SweeperDeps, options: SweeperOptions = {}): Pr
         report.intaken += 1;
         return;
       }
+      const expired = taskError('upload_expired');
       const moved = await transitionTask(deps.db, {
         taskId: task.id,
         from: 'awaiting_upload',
         to: 'failed',
-        errorCode: 'upload_expired',
-        errorMessage: 'No file was uploaded before the upload link expired. Create a new task to try again.',
+        errorCode: expired.code,
+        errorMessage: expired.message,
       });
       if (moved.applied) {
         await publishStatus(deps.events, moved.task, moved.seq, 'awaiting_upload', deps.clock.now());
