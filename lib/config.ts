@@ -1,5 +1,6 @@
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
+import { REGISTRATION_MODES, type RegistrationMode } from '../src/api/config';
 
 /** Every setting of the app is a CDK context key with this prefix: `cdk synth -c untxt:databaseMinCapacity=0.5`. */
 export const CONTEXT_PREFIX = 'untxt:';
@@ -125,6 +126,33 @@ export const SETTINGS = {
   deadLetterRetentionDays: setting(integer(2, 14), 14, 'Days a message is kept on a dead-letter queue, 2–14.'),
   eventArchiveRetentionDays: setting(integer(1, 3650), 30, 'Days the archive of untxt.tasks events on the bus is kept (replay window).'),
   logRetentionDays: setting(logRetention(), 365, 'Days CloudWatch log groups (functions, flow logs, database) are kept.'),
+  registrationMode: setting(
+    z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(', ')}` }),
+    'invite' as RegistrationMode,
+    'Who may create an account: open (anyone), invite (an admin\'s single-use code) or approval (accounts wait for an admin).',
+  ),
+  firstAdminEmail: setting(
+    z.email({ error: 'must be an email address' }),
+    'admin@untxt.local',
+    'Email of the admin created at the first deployment (password and TOTP secret are generated into Secrets Manager).',
+  ),
+  maxUploadMegabytes: setting(integer(1, 5000), 500, 'Largest document a client may upload, in MiB (S3 single PUT allows up to 5 GiB).'),
+  maxPages: setting(integer(1, 100_000), 3000, 'Most pages a document may have; intake fails longer ones with too_many_pages.'),
+  maxConcurrentTasks: setting(integer(1, 10_000), 10, 'Tasks a user may have waiting or processing at once (429 with Retry-After beyond).'),
+  maxPagesPerDay: setting(integer(1, 10_000_000), 10_000, 'Pages a user may submit per day.'),
+  maxUploadGigabytesPerDay: setting(integer(1, 100_000), 10, 'GiB a user may upload per day.'),
+  apiThrottleRateLimit: setting(integer(1, 10_000), 50, 'API stage throttling: steady-state requests per second across all clients.'),
+  apiThrottleBurstLimit: setting(integer(1, 5_000), 100, 'API stage throttling: burst of concurrent requests (also bounds concurrent handlers and database connections).'),
+  apiWafRateLimit: setting(integer(10, 2_000_000_000), 1000, 'WAF rate-based rule: requests per client IP per 5 minutes before that IP is blocked.'),
+  apiMaxBodyKilobytes: setting(integer(1, 64), 16, 'WAF: largest request body in KiB (uploads go straight to S3; JSON bodies are small).'),
+  intakeMaxConcurrency: setting(integer(2, 1000), 5, 'Most intake functions running at once (maximumConcurrency of its SQS event source mapping).'),
+  intakeAgeAlarmMinutes: setting(integer(1, 1440), 15, 'Alarm when the oldest message on the intake queue is older than this.'),
+  jobsAgeAlarmMinutes: setting(integer(1, 1440), 60, 'Alarm when the oldest job on the jobs queue is older than this (GPU capacity starts from zero).'),
+  alarmEmail: setting(
+    z.union([z.literal(''), z.email({ error: 'must be an email address or empty' })]),
+    '',
+    'Email subscribed to the alarm topic (confirm the subscription mail); empty for none.',
+  ),
   dataRemovalPolicy: setting(
     z.enum(REMOVAL_POLICIES, { error: `must be one of ${REMOVAL_POLICIES.join(', ')}` }),
     'retain' as DataRemovalPolicy,

@@ -38,7 +38,7 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
     retention: logRetentionDays as logs.RetentionDays,
     removalPolicy: logRemovalPolicy,
   });
-  const role = newExecutionRole(scope, `${id}Role`, logGroup, props.vpc !== undefined);
+  const role = newExecutionRole(scope, `${id}Role`, logGroup, props.vpc !== undefined, props.tracing === lambda.Tracing.ACTIVE);
   return new NodejsFunction(scope, id, {
     ...functionProps,
     role,
@@ -70,7 +70,7 @@ const VPC_NETWORK_INTERFACE_ACTIONS = [
   'ec2:UnassignPrivateIpAddresses',
 ];
 
-function newExecutionRole(scope: Construct, id: string, logGroup: logs.ILogGroup, inVpc: boolean): iam.Role {
+function newExecutionRole(scope: Construct, id: string, logGroup: logs.ILogGroup, inVpc: boolean, traced: boolean): iam.Role {
   const role = new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
   Validations.of(role).acknowledge({
@@ -78,13 +78,17 @@ function newExecutionRole(scope: Construct, id: string, logGroup: logs.ILogGroup
     reason:
       "The role's policy is generated from resource grants, attached to this one role only and scoped to the named resources; a customer managed policy would hold the same statements with no extra control.",
   });
+  const unscoped: string[] = [];
   if (inVpc) {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: VPC_NETWORK_INTERFACE_ACTIONS, resources: ['*'] }));
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the EC2 network-interface actions Lambda needs to attach the function to its VPC (the set in AWSLambdaVPCAccessExecutionRole); the Describe actions cannot be scoped to resources and the interfaces do not exist before Lambda creates them.',
-    });
+    unscoped.push(
+      'the EC2 network-interface actions Lambda needs to attach the function to its VPC (the set in AWSLambdaVPCAccessExecutionRole); the Describe actions cannot be scoped to resources and the interfaces do not exist before Lambda creates them',
+    );
+  }
+  // Active tracing makes CDK grant xray:PutTraceSegments and xray:PutTelemetryRecords on `*`.
+  if (traced) unscoped.push('xray:PutTraceSegments and xray:PutTelemetryRecords, which X-Ray does not allow to be scoped to a resource');
+  if (unscoped.length > 0) {
+    Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: `Only ${unscoped.join('; and ')}.` });
   }
   return role;
 }

@@ -1,15 +1,23 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { UntxtConfig } from './config';
 import { ConnectionsTable } from './connections-table';
+import { HttpApi } from './api';
+import { ApiProvisioning } from './api-provisioning';
 import { Database } from './database';
 import { TaskEvents } from './event-bus';
 import { Keys } from './keys';
 import { DatabaseMigrations } from './migrations';
+import { Monitoring } from './monitoring';
 import { Network } from './network';
+import { Pipeline } from './pipeline';
 import { PipelineQueues } from './queues';
 import { databaseRemovalPolicyFor, removalPolicyFor } from './removal';
 import { DocumentStorage } from './storage';
+import { TicketsTable } from './tickets-table';
+import { ROUTES } from '../lambdas/api/routes';
+
+const MIB = 1024 * 1024;
 
 export interface UntxtStackProps extends StackProps {
   readonly config: UntxtConfig;
@@ -28,6 +36,11 @@ export class UntxtStack extends Stack {
   readonly database: Database;
   readonly migrations: DatabaseMigrations;
   readonly connections: ConnectionsTable;
+  readonly tickets: TicketsTable;
+  readonly provisioning: ApiProvisioning;
+  readonly api: HttpApi;
+  readonly monitoring: Monitoring;
+  readonly pipeline: Pipeline;
 
   constructor(scope: Construct, id: string, props: UntxtStackProps) {
     super(scope, id, props);
@@ -80,6 +93,61 @@ export class UntxtStack extends Stack {
     // The gateway endpoints' policies name exactly these; the network exists before them.
     this.network.allowS3Bucket(this.storage.bucket, 'readWrite');
     this.network.allowDynamoDbTable(this.connections.table);
+    this.tickets = new TicketsTable(this, 'Tickets', { key: this.keys.data });
+    this.network.allowDynamoDbTable(this.tickets.table);
+    this.provisioning = new ApiProvisioning(this, 'ApiProvisioning', {
+      network: this.network,
+      database: this.database,
+      migrations: this.migrations,
+      dataKey: this.keys.data,
+      logKey: this.keys.logs,
+      logRetentionDays: config.logRetentionDays,
+      removalPolicy: retainData,
+      firstAdminEmail: config.firstAdminEmail,
+    });
+    const documents = { bucket: this.storage.bucket, encryptionKey: this.storage.encryptionKey };
+    this.api = new HttpApi(this, 'Api', {
+      routes: ROUTES,
+      settings: {
+        registrationMode: config.registrationMode,
+        maxUploadBytes: config.maxUploadMegabytes * MIB,
+        maxPages: config.maxPages,
+        maxConcurrentTasks: config.maxConcurrentTasks,
+        maxPagesPerDay: config.maxPagesPerDay,
+        maxBytesPerDay: config.maxUploadGigabytesPerDay * 1024 * MIB,
+        throttleRateLimit: config.apiThrottleRateLimit,
+        throttleBurstLimit: config.apiThrottleBurstLimit,
+        wafRateLimit: config.apiWafRateLimit,
+        maxBodyBytes: config.apiMaxBodyKilobytes * 1024,
+      },
+      network: this.network,
+      database: this.database,
+      documents,
+      bus: this.events.bus,
+      tickets: this.tickets,
+      signingSecret: this.provisioning.signingSecret,
+      signingSecretKey: this.keys.data,
+      publicJwks: this.provisioning.publicJwks,
+      logKey: this.keys.logs,
+      ...logs,
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', { key: this.keys.queues, alarmEmail: config.alarmEmail });
+    this.pipeline = new Pipeline(this, 'Pipeline', {
+      network: this.network,
+      database: this.database,
+      documents,
+      queues: this.queues,
+      queueKey: this.keys.queues,
+      bus: this.events.bus,
+      monitoring: this.monitoring,
+      intakeMaxConcurrency: config.intakeMaxConcurrency,
+      maxPages: config.maxPages,
+      intakeAgeAlarm: Duration.minutes(config.intakeAgeAlarmMinutes),
+      jobsAgeAlarm: Duration.minutes(config.jobsAgeAlarmMinutes),
+      deadLetterRetentionDays: config.deadLetterRetentionDays,
+      logKey: this.keys.logs,
+      ...logs,
+    });
     this.addOutputs();
   }
 
@@ -94,6 +162,9 @@ export class UntxtStack extends Stack {
       DatabaseEndpoint: { value: this.database.hostname, description: 'Aurora PostgreSQL writer endpoint (TLS, IAM auth)' },
       DatabaseSecretArn: { value: this.database.masterSecret.secretArn, description: 'RDS-managed master secret (operators only)' },
       ConnectionsTableName: { value: this.connections.table.tableName, description: 'WebSocket connections table' },
+      ApiUrl: { value: this.api.url, description: 'HTTP API stage URL; the API is under v1/ (health at /health)' },
+      FirstAdminSecretArn: { value: this.provisioning.firstAdminSecret.secretArn, description: 'First admin: email, password and TOTP secret (read once, operators only)' },
+      AlarmTopicArn: { value: this.monitoring.topic.topicArn, description: 'SNS topic the alarms publish to' },
     };
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);
   }

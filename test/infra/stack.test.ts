@@ -145,19 +145,21 @@ describe('the network', () => {
       expect(JSON.stringify(statements)).not.toMatch(/"s3:\*"|"s3:Put(Bucket|Lifecycle|Encryption)/);
     });
 
-    it('lets DynamoDB reach only the connections table and its indexes', () => {
+    it('lets DynamoDB reach only the connections and tickets tables and their indexes', () => {
       // Act
       const statements = policyOf(stack.network.dynamoDbEndpoint);
 
       // Assess
+      const tables = [table, arnOf(stack.tickets.table)];
       expect(statements).toEqual([
         {
           Effect: 'Allow',
           Principal: { AWS: '*' },
           Action: 'dynamodb:*',
-          Resource: [table, { 'Fn::Join': ['', [table, '/index/*']] }],
+          Resource: expect.arrayContaining(tables.flatMap((t) => [t, { 'Fn::Join': ['', [t, '/index/*']] }])),
         },
       ]);
+      expect(statements![0]!.Resource).toHaveLength(4);
     });
   });
 
@@ -382,8 +384,8 @@ describe('the queues', () => {
     // Act
     const queues = resourcesOfType('AWS::SQS::Queue');
 
-    // Assess
-    expect(queues).toHaveLength(4);
+    // Assess: the four pipeline queues and the sweeper's dead-letter queue.
+    expect(queues).toHaveLength(5);
     for (const q of queues) expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.keys.queues));
   });
 
@@ -603,9 +605,12 @@ describe('the database', () => {
 
     // Assess
     expect(dbSg.Properties.SecurityGroupIngress).toBeUndefined();
-    expect(ingress).toHaveLength(1);
-    expect(ingress[0]!.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 });
-    expect(ingress[0]!.Properties.SourceSecurityGroupId).toBeDefined();
+    // The migration trigger, the API provisioning function, the API handlers and the pipeline functions.
+    expect(ingress).toHaveLength(4);
+    for (const rule of ingress) {
+      expect(rule.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 });
+      expect(rule.Properties.SourceSecurityGroupId).toBeDefined();
+    }
   });
 
   it('exports its logs to a KMS-encrypted log group created before the cluster', () => {
