@@ -5,8 +5,10 @@ import type { Database, Queryable } from './database';
  * migrations (again on every deploy, so grants follow new tables). Idempotent and converging:
  * table privileges are revoked and granted afresh, so a grant removed here is removed there too.
  *
- * - untxt_api: every Lambda in the VPC (API handlers, intake, sweeper, DLQ consumer).
- * - untxt_worker: the GPU worker. It never sees users, sessions, or original file names.
+ * - untxt_api: the API's Lambdas (and the provisioning function).
+ * - untxt_worker: the GPU worker and the pipeline Lambdas (intake, sweeper, jobs DLQ consumer),
+ *   which do the same kind of work on tasks. It never sees users, sessions, or original file
+ *   names. test/pipeline/roles.postgres.test.ts runs each of them logged in as this role.
  *
  * Nobody gets UPDATE/DELETE on audit_events (the trigger refuses them as well), nor anything on
  * schema_migrations. No passwords: in AWS both log in with IAM tokens (`rds_iam`).
@@ -35,7 +37,10 @@ const WORKER_TASK_COLUMNS = [
   'updated_at',
 ] as const;
 
-/** The API's Lambdas also run the sweeper and DLQ consumer (the worker's columns) and delete tasks. */
+/**
+ * Deletion needs status, deleted_at, updated_at and the lease columns; the other worker columns
+ * stay granted so an operator acting as untxt_api can fail an abandoned task.
+ */
 const API_TASK_COLUMNS = [...WORKER_TASK_COLUMNS, 'deleted_at'] as const;
 
 const updateOf = (columns: readonly string[]): string => `UPDATE (${columns.join(', ')})`;

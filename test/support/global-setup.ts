@@ -17,7 +17,7 @@ interface GlobalConfigLike {
   testPathPatterns?: { patterns?: readonly string[] };
 }
 
-const DATA_TESTS = ['test/db/repositories.pglite.test.ts', 'test/db/repositories.postgres.test.ts'];
+const DATA_TESTS = ['test/db/repositories.pglite.test.ts', 'test/db/repositories.postgres.test.ts', 'test/pipeline/roles.postgres.test.ts'];
 
 function selectsDataTests(config: GlobalConfigLike): boolean {
   const patterns = config.testPathPatterns?.patterns ?? [];

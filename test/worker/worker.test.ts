@@ -1,35 +1,12 @@
 import { claimTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
 import { systemClock } from '../../src/adapters/clock';
-import type { OcrEngine, OcrPage, PageImage } from '../../src/ocr/engine';
 import { UnreadablePageError } from '../../src/ocr/engine';
 import { handleDeadJob } from '../../src/pipeline/dead-letters';
 import { intakeObject } from '../../src/pipeline/intake';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
 import { pipelineHarness, silentLogger, type PipelineHarness } from '../pipeline/support/harness';
 import { textPdf } from '../pipeline/support/documents';
-
-/** An engine that answers each page with its number as text, or fails as told. */
-class StubEngine implements OcrEngine {
-  readonly name = 'stub';
-  readonly concurrency = 4;
-  calls: number[] = [];
-  failWith?: (page: number) => Error | undefined;
-  async recognize(image: PageImage): Promise<OcrPage> {
-    this.calls.push(image.page);
-    const error = this.failWith?.(image.page);
-    if (error) throw error;
-    return {
-      page: image.page,
-      width: image.width,
-      height: image.height,
-      engine: this.name,
-      confidence: 0.9,
-      rotation: 0,
-      blocks: [{ kind: 'text', text: `page ${image.page}`, bbox: [0, 0, 10, 10], confidence: 0.9 }],
-    };
-  }
-  async close(): Promise<void> {}
-}
+import { StubEngine } from './support/stub-engine';
 
 const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 20 } };
 

@@ -1,0 +1,24 @@
+import type { OcrEngine, OcrPage, PageImage } from '../../../src/ocr/engine';
+
+/** An engine that answers each page with its number as text, or fails as told. */
+export class StubEngine implements OcrEngine {
+  readonly name = 'stub';
+  readonly concurrency = 4;
+  calls: number[] = [];
+  failWith?: (page: number) => Error | undefined;
+  async recognize(image: PageImage): Promise<OcrPage> {
+    this.calls.push(image.page);
+    const error = this.failWith?.(image.page);
+    if (error) throw error;
+    return {
+      page: image.page,
+      width: image.width,
+      height: image.height,
+      engine: this.name,
+      confidence: 0.9,
+      rotation: 0,
+      blocks: [{ kind: 'text', text: `page ${image.page}`, bbox: [0, 0, 10, 10], confidence: 0.9 }],
+    };
+  }
+  async close(): Promise<void> {}
+}
