@@ -5,7 +5,8 @@
  * | --- | --- |
  * | DB_HOST, DB_PORT, DB_NAME, DB_USER | Aurora, login role `untxt_worker` (IAM auth) |
  * | DOCUMENTS_BUCKET, JOBS_QUEUE_URL, EVENT_BUS_NAME | the pipeline's bucket, jobs queue and bus |
- * | MAX_PAGES_IN_FLIGHT (32), MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30), MAX_PAGES (3000) | tuning |
+ * | MAX_PAGES_IN_FLIGHT (32), MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30) | tuning |
+ * | MAX_PAGES (3000), MAX_IMAGE_PIXELS (150,000,000) | limits re-checked before OCR (as intake's) |
  * | ECS_CONTAINER_METADATA_URI_V4 | set by ECS: enables task scale-in protection per job |
  *
  * The engine is Tesseract until the Qwen3-VL engine (vLLM on 127.0.0.1) lands.
@@ -14,7 +15,7 @@ import { TesseractEngine } from '../../src/ocr/tesseract-engine';
 import { pipelineRuntime, positiveInt } from '../../lambdas/intake/runtime';
 import { runUntilSignal } from './lifecycle';
 import { scaleInProtectionFromEnv } from './scale-in-protection';
-import { Worker } from './worker';
+import { DEFAULT_WORKER_OPTIONS, Worker } from './worker';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -36,7 +37,8 @@ async function main(): Promise<void> {
       maxJobs: positiveInt(env, 'MAX_JOBS', 8),
       leaseSeconds: positiveInt(env, 'LEASE_SECONDS', 120),
       heartbeatSeconds: positiveInt(env, 'HEARTBEAT_SECONDS', 30),
-      maxPages: positiveInt(env, 'MAX_PAGES', 3000),
+      maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_WORKER_OPTIONS.maxPages),
+      maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_WORKER_OPTIONS.maxImagePixels),
     },
   );
   runUntilSignal(worker, {

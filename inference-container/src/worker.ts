@@ -7,6 +7,7 @@
  * Message rules: a job whose task is terminal or gone is deleted; a task under a live lease hides
  * its message until the lease ends; the message of a non-terminal task is never deleted.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { errorSummary } from '../../src/adapters/error-summary';
@@ -28,7 +29,9 @@ import { taskError, type TaskError, type TaskErrorCode, type TaskRecord } from '
 import { UnreadablePageError, type OcrEngine, type OcrPage } from '../../src/ocr/engine';
 import { assembleDocument } from '../../src/pipeline/assemble';
 import { publishStatus } from '../../src/pipeline/events';
+import { DEFAULT_INTAKE_LIMITS } from '../../src/pipeline/intake';
 import { jobMessageSchema } from '../../src/pipeline/messages';
+import { probeBytes } from '../../src/pipeline/probe';
 import { openRasterDocument, type RasterDocument, type RasterOptions } from '../../src/pipeline/rasterize';
 import type { Clock } from '../../src/ports/clock';
 import type { EventBus } from '../../src/ports/event-bus';
@@ -53,6 +56,8 @@ export interface WorkerOptions {
   /** Progress events per job at most this often (the last page always reports). */
   progressIntervalMs: number;
   maxPages: number;
+  /** Largest image page (width × height) accepted; re-checked before OCR like `maxPages`. */
+  maxImagePixels: number;
   raster: RasterOptions;
 }
 
@@ -65,7 +70,8 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   retryDelaySeconds: 30,
   notReadyDelaySeconds: 60,
   progressIntervalMs: 2000,
-  maxPages: 3000,
+  maxPages: DEFAULT_INTAKE_LIMITS.maxPages,
+  maxImagePixels: DEFAULT_INTAKE_LIMITS.maxImagePixels,
   raster: {},
 };
 
@@ -281,9 +287,6 @@ export class Worker {
     try {
       const pageCount = document.pageCount;
       if (pageCount < 1) throw new PermanentJobError(taskError('corrupt_document'));
-      if (pageCount > this.options.maxPages) {
-        throw new PermanentJobError(taskError('too_many_pages', { count: pageCount, max: this.options.maxPages }));
-      }
       const pages = await this.loadCheckpoints(task.resultsPrefix, pageCount);
       let done = pages.filter((p) => p !== undefined).length;
       const progress = new ProgressReporter(this.deps, this.options.progressIntervalMs, task, leaseToken, seq);
@@ -322,12 +325,32 @@ export class Worker {
   private async openDocument(upload: UploadRef): Promise<RasterDocument> {
     const object = await this.deps.objects.get(upload.s3Key);
     if (!object) throw new PermanentJobError(taskError('upload_missing'));
+    await this.recheck(object.body, upload);
     try {
-      return await openRasterDocument(object.body, upload.contentType, this.options.raster);
+      return await openRasterDocument(object.body, upload.contentType, {
+        maxInputPixels: this.options.maxImagePixels,
+        ...this.options.raster,
+      });
     } catch (error) {
       this.deps.logger.warn('Opening the document failed', { error: errorSummary(error) });
       throw new PermanentJobError(taskError('corrupt_document'));
     }
+  }
+
+  /**
+   * Before any OCR, the checks intake made on byte ranges and S3's checksum, now on the bytes in
+   * hand: the object may have been overwritten since (a still-valid upload URL), and the pixel
+   * and page limits may be stricter here. Cheap next to OCR, and a failure is final.
+   */
+  private async recheck(bytes: Uint8Array, upload: UploadRef): Promise<void> {
+    if (bytes.byteLength !== upload.size) {
+      throw new PermanentJobError(taskError('size_mismatch', { actual: bytes.byteLength, declared: upload.size }));
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== upload.sha256.toLowerCase()) {
+      throw new PermanentJobError(taskError('checksum_mismatch'));
+    }
+    const probe = await probeBytes(bytes, upload.contentType, { maxPages: this.options.maxPages, maxImagePixels: this.options.maxImagePixels });
+    if (!probe.ok) throw new PermanentJobError(probe);
   }
 
   private async recognize(image: Parameters<OcrEngine['recognize']>[0]): Promise<OcrPage> {

@@ -77,6 +77,15 @@ export async function probeDocument(input: {
   }
 }
 
+/**
+ * The same checks on a document held in memory (the worker re-checks what it downloaded before
+ * any OCR: the object may have been replaced since intake, or intake's limits were different).
+ */
+export function probeBytes(bytes: Uint8Array, declaredType: string, limits: ProbeLimits): Promise<ProbeResult> {
+  const read: RangeReader = async (start, end) => bytes.subarray(start, Math.min(end + 1, bytes.byteLength));
+  return probeDocument({ declaredType, size: bytes.byteLength, head: bytes.subarray(0, HEAD_BYTES), read, limits });
+}
+
 const fail = (error: TaskError<ProbeFailureCode>): ProbeResult => ({ ok: false, ...error });
 
 function label(type: string): string {

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { claimTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
 import { systemClock } from '../../src/adapters/clock';
 import { UnreadablePageError } from '../../src/ocr/engine';
@@ -118,6 +119,33 @@ describe('the worker', () => {
     // Assess
     expect(outcome).toBe('failed');
     expect((await h.task(task.id)).errorCode).toBe('corrupt_document');
+    expect((await h.jobs.approximateDepth()).inFlight).toBe(0);
+  });
+
+  it.each([
+    ['an upload overwritten after intake', 'checksum_mismatch', {}],
+    ['a page above the pixel limit', 'image_too_large', { maxImagePixels: 10_000 }],
+    ['more pages than the limit', 'too_many_pages', { maxPages: 1 }],
+  ] as const)('re-checks the document before any OCR and fails %s permanently with %s', async (_name, code, options) => {
+    // Prepare
+    const png = await sharp({ create: { width: 200, height: 100, channels: 3, background: '#fff' } }).png().toBuffer();
+    const { task, key } = code === 'too_many_pages' ? await h.createTask(await textPdf([['a'], ['b']])) : await h.createTask(png, { contentType: 'image/png' });
+    await intakeObject({ key }, h.intakeDeps());
+    if (code === 'checksum_mismatch') {
+      const other = Buffer.from(png); // same size, one byte changed
+      other[other.length - 1]! ^= 0xff;
+      await h.objects.put({ key, body: other, contentType: 'image/png' });
+    }
+
+    // Act
+    const outcome = await worker(options).handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('failed');
+    const failed = await h.task(task.id);
+    expect([failed.status, failed.errorCode]).toEqual(['failed', code]);
+    expect(failed.errorMessage).toMatch(/^The /);
+    expect(engine.calls).toEqual([]);
     expect((await h.jobs.approximateDepth()).inFlight).toBe(0);
   });
 
