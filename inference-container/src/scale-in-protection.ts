@@ -52,7 +52,11 @@ export class EcsScaleInProtection implements ScaleInProtection {
   ) {}
 
   async set(enabled: boolean): Promise<void> {
-    const { cluster, taskArn } = await (this.task ??= this.lookUpTask());
+    // A failed look-up is not kept: the next job tries again.
+    const { cluster, taskArn } = await (this.task ??= this.lookUpTask().catch((error: unknown) => {
+      this.task = undefined;
+      throw error;
+    }));
     await this.client.send(
       new UpdateTaskProtectionCommand({
         cluster,
