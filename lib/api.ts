@@ -209,7 +209,7 @@ export class HttpApi extends Construct {
 
   private newRestApi(props: HttpApiProps): apigw.RestApi {
     const { settings } = props;
-    return new apigw.RestApi(this, 'RestApi', {
+    const api = new apigw.RestApi(this, 'RestApi', {
       restApiName: 'untxt',
       description: 'untxt HTTP API (/v1)',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
@@ -224,6 +224,9 @@ export class HttpApi extends Construct {
         accessLogFormat: accessLogFormat(),
       },
     });
+    // The stack publishes the URL as ApiUrl; the construct's own output has a generated name.
+    api.node.tryRemoveChild('Endpoint');
+    return api;
   }
 
   private newRouteFunction(route: RouteSpec, props: HttpApiProps): NodejsFunction {
