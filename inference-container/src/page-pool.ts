@@ -30,14 +30,19 @@ export class PagePool {
     this.peak = this.active;
   }
 
-  /** Runs `work` once a slot is free. A waiting entry is dropped when `signal` aborts. */
-  async run<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Waits for a free slot and returns its release (idempotent). A waiting entry is dropped when
+   * `signal` aborts. A caller that waits for one slot at a time keeps one abort listener on
+   * `signal`, however much work it has queued up.
+   */
+  async slot(signal?: AbortSignal): Promise<() => void> {
     await this.acquire(signal);
-    try {
-      return await work();
-    } finally {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.release();
-    }
+    };
   }
 
   private acquire(signal?: AbortSignal): Promise<void> {

@@ -292,30 +292,41 @@ export class Worker {
       const progress = new ProgressReporter(this.deps, this.options.progressIntervalMs, task, leaseToken, seq);
       if (done > 0) this.deps.logger.info('Resuming from checkpoints', { taskId: task.id, pagesDone: done, pageCount });
 
+      // One signal per job, and one page of the job waiting for the pool at a time: an abort
+      // listener per waiting page would pile up (MaxListenersExceededWarning past 10), and
+      // waiting in turn lets concurrent jobs take free slots alternately.
       const signal = AbortSignal.any([leaseSignal, this.shutdown.signal]);
-      const work = [];
+      const running: Array<Promise<void>> = [];
+      const failures: unknown[] = [];
       for (let n = 1; n <= pageCount; n += 1) {
         if (pages[n - 1]) continue;
-        work.push(
-          this.pool.run(async () => {
-            signal.throwIfAborted();
-            const image = await document.render(n);
-            const page = await this.recognize(image);
-            await this.deps.objects.put({
-              key: pageCheckpointKey({ prefix: task.resultsPrefix, page: n }),
-              body: JSON.stringify(page),
-              contentType: 'application/json',
-            });
-            pages[n - 1] = page;
-            done += 1;
-            progress.pageDone(done, pageCount);
-          }, signal),
-        );
+        let release: () => void;
+        try {
+          release = await this.pool.slot(signal);
+        } catch (error) {
+          failures.push(error); // aborted: pages not started yet are dropped
+          break;
+        }
+        const page = n;
+        const work = async (): Promise<void> => {
+          signal.throwIfAborted();
+          const image = await document.render(page);
+          const result = await this.recognize(image);
+          await this.deps.objects.put({
+            key: pageCheckpointKey({ prefix: task.resultsPrefix, page }),
+            body: JSON.stringify(result),
+            contentType: 'application/json',
+          });
+          pages[page - 1] = result;
+          done += 1;
+          progress.pageDone(done, pageCount);
+        };
+        // Other pages go on after one fails: each checkpoint spares the next attempt that page.
+        running.push(work().catch((error: unknown) => void failures.push(error)).finally(release));
       }
-      const settled = await Promise.allSettled(work);
+      await Promise.all(running);
       await progress.flush();
-      const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (failure) throw leaseSignal.aborted ? new LeaseLostError() : failure.reason;
+      if (failures.length > 0) throw leaseSignal.aborted ? new LeaseLostError() : failures[0];
       return pages as OcrPage[];
     } finally {
       await document.close();

@@ -149,6 +149,40 @@ describe('the worker', () => {
     expect((await h.jobs.approximateDepth()).inFlight).toBe(0);
   });
 
+  it('keeps the abort listeners on any one signal below the warning limit while many pages wait for the pool', async () => {
+    // Prepare: far more pages than slots, so most of them wait for the pool. Node warns
+    // (MaxListenersExceededWarning) past 10 listeners on one signal; count them live.
+    const live = new Map<EventTarget, number>();
+    let most = 0;
+    const original = { add: EventTarget.prototype.addEventListener, remove: EventTarget.prototype.removeEventListener };
+    const add = jest.spyOn(EventTarget.prototype, 'addEventListener');
+    const remove = jest.spyOn(EventTarget.prototype, 'removeEventListener');
+    add.mockImplementation(function (this: EventTarget, type, ...rest) {
+      if (type === 'abort') most = Math.max(most, live.set(this, (live.get(this) ?? 0) + 1).get(this)!);
+      return original.add.call(this, type, ...rest);
+    });
+    remove.mockImplementation(function (this: EventTarget, type, ...rest) {
+      if (type === 'abort') live.set(this, Math.max(0, (live.get(this) ?? 0) - 1));
+      return original.remove.call(this, type, ...rest);
+    });
+    await queuedTask(40);
+    const w = worker({ maxPagesInFlight: 2, leaseSeconds: 30 });
+
+    // Act
+    let outcome: string;
+    try {
+      outcome = await w.handle(await receiveOne());
+    } finally {
+      add.mockRestore();
+      remove.mockRestore();
+    }
+
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(engine.calls).toHaveLength(40);
+    expect(most).toBeLessThanOrEqual(10);
+  });
+
   it('retries a retryable error until the last attempt, then fails the task', async () => {
     // Prepare
     const task = await queuedTask(1, { maxAttempts: 2 });
