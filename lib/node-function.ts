@@ -61,7 +61,7 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
 }
 
 /** What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the VPC with these. */
-const VPC_NETWORK_INTERFACE_ACTIONS = [
+export const VPC_NETWORK_INTERFACE_ACTIONS = [
   'ec2:CreateNetworkInterface',
   'ec2:DescribeNetworkInterfaces',
   'ec2:DescribeSubnets',

@@ -2,6 +2,7 @@ import type { Stack } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IConstruct } from 'constructs';
+import { VPC_NETWORK_INTERFACE_ACTIONS } from '../../../lib/node-function';
 import { logicalIdOf, type CfnResourceJson } from './template';
 
 export interface StatementJson {
@@ -34,16 +35,7 @@ export function functionActions(template: Template, stack: Stack, fn: lambda.IFu
 }
 
 /** Actions that IAM cannot scope to a resource, the only ones allowed on `*`. */
-export const UNSCOPABLE_ACTIONS = new Set([
-  'ec2:CreateNetworkInterface',
-  'ec2:DescribeNetworkInterfaces',
-  'ec2:DescribeSubnets',
-  'ec2:DeleteNetworkInterface',
-  'ec2:AssignPrivateIpAddresses',
-  'ec2:UnassignPrivateIpAddresses',
-  'xray:PutTraceSegments',
-  'xray:PutTelemetryRecords',
-]);
+export const UNSCOPABLE_ACTIONS = new Set([...VPC_NETWORK_INTERFACE_ACTIONS, 'xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
 
 /** Statements that allow `*` actions, service-wide actions (`s3:*`), or `Resource: *` for scopable actions. */
 export function overlyBroadStatements(statements: readonly StatementJson[]): StatementJson[] {
