@@ -19,6 +19,7 @@ import { healthHandler, type HealthCheck } from './health';
 import { createLogger } from './logger';
 import { Router } from './router';
 import { closeServer, createHttpServer, listen } from './server';
+import { attachLocalWebSocket, WEBSOCKET_PATH, type LocalWebSocket } from './websocket';
 
 /** The documents bucket's name in local mode (AWS names it per stack). */
 export const LOCAL_DOCUMENTS_BUCKET = 'untxt-documents';
@@ -55,6 +56,8 @@ export interface LocalService {
   router: Router;
   /** The API routes (lambdas/api/routes.ts) and the dependencies they run with. */
   api: MountedApi;
+  /** The WebSocket endpoint at /ws (ticket handshake, task status messages). */
+  websocket: LocalWebSocket;
   logger: Logger;
   /** Closes the server, queues, bus and database; safe to call more than once. */
   stop(): Promise<void>;
@@ -126,9 +129,12 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     const server: Server = createHttpServer(router);
     const address = await listen(server, config.port, config.host);
     cleanup.push(() => closeServer(server));
+    // Closed before the server (cleanup runs in reverse): open sockets would keep close() waiting.
+    const websocket = attachLocalWebSocket({ server, tickets: api.deps.tickets, events: eventBus, clock: api.deps.clock, logger });
+    cleanup.push(() => websocket.close());
     baseUrl = config.publicUrl ?? `http://${displayHost(config.host)}:${address.port}`;
     // ws-ticket URLs name the WebSocket endpoint, which shares this port at /ws.
-    api.deps.config.websocketUrl ??= `${baseUrl.replace(/^http/, 'ws')}/ws`;
+    api.deps.config.websocketUrl ??= `${baseUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`;
 
     if (options.pipeline) {
       const { startLocalPipeline } = await import('./pipeline');
@@ -157,6 +163,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       eventBus,
       router,
       api,
+      websocket,
       logger,
       stop: () => (stopping ??= runCleanup(cleanup, logger)),
     };

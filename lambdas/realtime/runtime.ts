@@ -1,0 +1,57 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { systemClock } from '../../src/adapters/clock';
+import type { Clock } from '../../src/ports/clock';
+import { ApiGatewayConnectionSender } from '../../src/realtime/api-gateway-sender';
+import type { ConnectionStore } from '../../src/realtime/connection-store';
+import type { ConnectionSender } from '../../src/realtime/connection-sender';
+import { DynamoDbConnectionStore } from '../../src/realtime/dynamodb-connection-store';
+import { RecentDeliveries } from '../../src/realtime/notifier';
+import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-store';
+import type { TicketStore } from '../../src/realtime/tickets/ticket-store';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * What the WebSocket functions share, from the environment. They run outside the VPC and carry
+ * ids and states only (DESIGN "Where things run"). Nothing here touches PostgreSQL or S3, so the
+ * bundles stay small and cold starts short.
+ *
+ * | variable | who |
+ * | --- | --- |
+ * | CONNECTIONS_TABLE | connect, disconnect, notifier |
+ * | TICKETS_TABLE | ws-authorizer |
+ * | WEBSOCKET_CALLBACK_URL | notifier: the stage's `https://…/{stage}` management endpoint |
+ */
+export interface RealtimeRuntime {
+  logger: Logger;
+  clock: Clock;
+  connections: () => ConnectionStore;
+  tickets: () => TicketStore;
+  sender: () => ConnectionSender;
+  /** One per instance: remembers deliveries across retries that land on it. */
+  delivered: RecentDeliveries;
+}
+
+export function realtimeRuntime(serviceName: string, env: Env = process.env): RealtimeRuntime {
+  const once = <T>(make: () => T): (() => T) => {
+    let value: T | undefined;
+    return () => (value ??= make());
+  };
+  const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
+  return {
+    logger: new Logger({ serviceName }),
+    clock: systemClock,
+    connections: once(() => new DynamoDbConnectionStore({ client: documentClient(), tableName: required(env, 'CONNECTIONS_TABLE') })),
+    tickets: once(() => new DynamoDbTicketStore({ client: documentClient(), tableName: required(env, 'TICKETS_TABLE'), clock: systemClock })),
+    sender: once(() => ApiGatewayConnectionSender.forEndpoint(required(env, 'WEBSOCKET_CALLBACK_URL'))),
+    delivered: new RecentDeliveries(),
+  };
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
