@@ -21,7 +21,7 @@ import { Worker, type WorkerOptions } from '../../inference-container/src/worker
 import { createServerDatabase, serverAvailability } from '../support/test-databases';
 import { StubEngine } from '../worker/support/stub-engine';
 import { textPdf } from './support/documents';
-import { MemoryObjectStore, RecordingBus, silentLogger } from './support/harness';
+import { ageTask, intakeDepsOn, MemoryObjectStore, RecordingBus, silentLogger } from './support/harness';
 
 // Throws under CI=true when no server was prepared: a missing server must fail CI, not skip.
 const server = serverAvailability();
@@ -75,15 +75,7 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
   });
   afterEach(() => jobs.close());
 
-  const intakeDeps = (): IntakeDeps => ({
-    db: worker,
-    objects,
-    jobs,
-    events: bus,
-    clock: systemClock,
-    logger: silentLogger,
-    limits: { maxPages: 3000, maxImagePixels: 150_000_000 },
-  });
+  const intakeDeps = (): IntakeDeps => intakeDepsOn({ db: worker, objects, jobs, events: bus });
   const newWorker = () => new Worker({ db: worker, objects, jobs, events: bus, engine, clock: systemClock, logger: silentLogger }, FAST);
 
   /** Created by the API role; uploaded unless told otherwise. */
@@ -106,14 +98,7 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
     return message;
   }
 
-  async function age(taskId: string, minutes: number): Promise<void> {
-    await admin.query(
-      `UPDATE tasks SET created_at = date_trunc('milliseconds', now() - make_interval(mins => $2)),
-                        updated_at = date_trunc('milliseconds', now() - make_interval(mins => $2))
-       WHERE id = $1`,
-      [taskId, minutes],
-    );
-  }
+  const age = (taskId: string, minutes: number) => ageTask(admin, taskId, minutes);
 
   it('lets untxt_worker take in an upload and run the whole job: claim, per-page checkpoints, completion; untxt_api then reads and deletes it', async () => {
     // Prepare

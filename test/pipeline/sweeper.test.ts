@@ -3,7 +3,7 @@ import { getTaskHistory } from '../../src/db/repositories/tasks';
 import { intakeObject } from '../../src/pipeline/intake';
 import { sweep, type SweeperDeps } from '../../src/pipeline/sweeper';
 import { textPdf } from './support/documents';
-import { pipelineHarness, silentLogger, type PipelineHarness } from './support/harness';
+import { ageTask, pipelineHarness, silentLogger, type PipelineHarness } from './support/harness';
 
 /** Defaults: queued stale after 10 minutes, awaiting_upload after 5 (URL) + 15 (grace) minutes. */
 const QUEUED_STALE_MIN = 10;
@@ -26,15 +26,7 @@ describe('the sweeper', () => {
     return { ...intakeDeps, logger: silentLogger, clock: systemClock, intake: (key) => intakeObject({ key }, intakeDeps), ...overrides };
   }
 
-  /** Moves a task's timestamps back, as if it had not changed for `minutes`. */
-  async function age(taskId: string, minutes: number): Promise<void> {
-    await h.database.db.query(
-      `UPDATE tasks SET created_at = date_trunc('milliseconds', now() - make_interval(mins => $2)),
-                        updated_at = date_trunc('milliseconds', now() - make_interval(mins => $2))
-       WHERE id = $1`,
-      [taskId, minutes],
-    );
-  }
+  const age = (taskId: string, minutes: number) => ageTask(h.database.db, taskId, minutes);
 
   async function queuedTask(): Promise<string> {
     const { task, key } = await h.createTask(pdf);

@@ -5,6 +5,7 @@ import { InMemoryJobQueue } from '../../../src/adapters/local/in-memory-job-queu
 import { systemClock } from '../../../src/adapters/clock';
 import { createFileAndTask, findTaskById } from '../../../src/db/repositories/tasks';
 import { createUser } from '../../../src/db/repositories/users';
+import type { Queryable } from '../../../src/db/database';
 import type { TaskRecord } from '../../../src/domain/task';
 import type { EventBus, TaskStatusEventDetail } from '../../../src/ports/event-bus';
 import {
@@ -84,6 +85,21 @@ export class RecordingBus implements EventBus {
 
 export const silentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 
+/** Intake's dependencies on the given stores, with the system clock, a silent logger and the default limits. */
+export function intakeDepsOn(stores: Pick<IntakeDeps, 'db' | 'objects' | 'jobs' | 'events'>, overrides: Partial<IntakeDeps> = {}): IntakeDeps {
+  return { clock: systemClock, logger: silentLogger, limits: { maxPages: 3000, maxImagePixels: 150_000_000 }, ...stores, ...overrides };
+}
+
+/** Moves a task's timestamps back, as if it had not changed for `minutes` (the sweeper's view). */
+export async function ageTask(db: Queryable, taskId: string, minutes: number): Promise<void> {
+  await db.query(
+    `UPDATE tasks SET created_at = date_trunc('milliseconds', now() - make_interval(mins => $2)),
+                      updated_at = date_trunc('milliseconds', now() - make_interval(mins => $2))
+     WHERE id = $1`,
+    [taskId, minutes],
+  );
+}
+
 export interface PipelineHarness {
   database: TestDatabase;
   objects: MemoryObjectStore;
@@ -113,16 +129,7 @@ export async function pipelineHarness(queueOptions: { maxReceiveCount?: number }
     deadJobs,
     bus,
     userId: user.id,
-    intakeDeps: (overrides = {}) => ({
-      db,
-      objects,
-      jobs,
-      events: bus,
-      clock: systemClock,
-      logger: silentLogger,
-      limits: { maxPages: 3000, maxImagePixels: 150_000_000 },
-      ...overrides,
-    }),
+    intakeDeps: (overrides = {}) => intakeDepsOn({ db, objects, jobs, events: bus }, overrides),
     async createTask(bytes, options = {}) {
       const created = await createFileAndTask(db, {
         ownerId: user.id,
