@@ -48,7 +48,7 @@ describe('the local service', () => {
         objectStore: { status: 'ok', kind: 'local-disk' },
         jobsQueue: { status: 'ok', kind: 'in-process', depth: { visible: 0, inFlight: 0, delayed: 0 } },
         intakeQueue: { status: 'ok', kind: 'in-process', depth: { visible: 0, inFlight: 0, delayed: 0 } },
-        eventBus: { status: 'ok', kind: 'in-process', subscribers: 0 },
+        eventBus: { status: 'ok', kind: 'in-process', subscribers: 1 },
       },
     });
   });
