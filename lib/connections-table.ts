@@ -1,5 +1,6 @@
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
@@ -43,5 +44,25 @@ export class ConnectionsTable extends Construct {
         'Holds only WebSocket connection ids that expire within two hours; clients reconnect after a loss, so there is nothing worth restoring beyond point-in-time recovery, which is on.',
     });
     this.table = table;
+  }
+
+  /** `$connect`: puts one item (no read, update or scan). */
+  grantConnect(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
+    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+  }
+
+  /** `$disconnect`: deletes one item by its key. */
+  grantDisconnect(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [this.table.tableArn] }));
+    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt');
+  }
+
+  /** The notifier: queries the user index (and nothing else of the table), deletes gone connections. */
+  grantNotify(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${this.userIndexName}`] }),
+    );
+    this.grantDisconnect(grantee);
   }
 }

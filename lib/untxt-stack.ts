@@ -12,6 +12,7 @@ import { Monitoring } from './monitoring';
 import { Network } from './network';
 import { Pipeline } from './pipeline';
 import { PipelineQueues } from './queues';
+import { Realtime } from './realtime';
 import { databaseRemovalPolicyFor, removalPolicyFor } from './removal';
 import { DocumentStorage } from './storage';
 import { TicketsTable } from './tickets-table';
@@ -41,6 +42,7 @@ export class UntxtStack extends Stack {
   readonly api: HttpApi;
   readonly monitoring: Monitoring;
   readonly pipeline: Pipeline;
+  readonly realtime: Realtime;
 
   constructor(scope: Construct, id: string, props: UntxtStackProps) {
     super(scope, id, props);
@@ -148,6 +150,20 @@ export class UntxtStack extends Stack {
       logKey: this.keys.logs,
       ...logs,
     });
+    this.realtime = new Realtime(this, 'Realtime', {
+      connections: this.connections,
+      tickets: this.tickets,
+      bus: this.events.bus,
+      queueKey: this.keys.queues,
+      monitoring: this.monitoring,
+      throttleRateLimit: config.apiThrottleRateLimit,
+      throttleBurstLimit: config.apiThrottleBurstLimit,
+      deadLetterRetentionDays: config.deadLetterRetentionDays,
+      logKey: this.keys.logs,
+      ...logs,
+    });
+    // The ws-ticket route hands out this URL with a ticket in its query.
+    this.api.functions.wsTicket?.addEnvironment('WEBSOCKET_URL', this.realtime.url);
     this.addOutputs();
   }
 
@@ -163,6 +179,7 @@ export class UntxtStack extends Stack {
       DatabaseSecretArn: { value: this.database.masterSecret.secretArn, description: 'RDS-managed master secret (operators only)' },
       ConnectionsTableName: { value: this.connections.table.tableName, description: 'WebSocket connections table' },
       ApiUrl: { value: this.api.url, description: 'HTTP API stage URL; the API is under v1/ (health at /health)' },
+      WebSocketUrl: { value: this.realtime.url, description: 'WebSocket stage URL for task status (connect with a ticket from POST /v1/ws-ticket)' },
       FirstAdminSecretArn: { value: this.provisioning.firstAdminSecret.secretArn, description: 'First admin: email, password and TOTP secret (read once, operators only)' },
       AlarmTopicArn: { value: this.monitoring.topic.topicArn, description: 'SNS topic the alarms publish to' },
     };

@@ -384,8 +384,8 @@ describe('the queues', () => {
     // Act
     const queues = resourcesOfType('AWS::SQS::Queue');
 
-    // Assess: the four pipeline queues and the sweeper's dead-letter queue.
-    expect(queues).toHaveLength(5);
+    // Assess: the four pipeline queues, the sweeper's dead-letter queue and the notifier's two.
+    expect(queues).toHaveLength(7);
     for (const q of queues) expect(q.Properties.KmsMasterKeyId).toEqual(arnOf(stack.keys.queues));
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { EventBridgeEvent } from 'aws-lambda';
 import { TASK_EVENT_SOURCE, TASK_STATUS_CHANGED, type TaskStatusEventDetail } from '../../../src/ports/event-bus';
 
@@ -6,10 +7,16 @@ export const USER_A = '0b8e2f6a-3c1d-4e5f-8a9b-1c2d3e4f5a6b';
 export const USER_B = '7d6c5b4a-3f2e-4d1c-9b8a-7f6e5d4c3b2a';
 
 /** A logger that keeps what it was told, for the tests that look at it. */
-export function recordingLogger() {
-  const lines: Array<{ level: string; message: string; data?: unknown }> = [];
-  const at = (level: string) => (message: string, data?: unknown) => void lines.push({ level, message, data });
+export function recordingLogger(): Pick<Logger, 'info' | 'warn' | 'error' | 'debug'> & { lines: LoggedLine[] } {
+  const lines: LoggedLine[] = [];
+  const at = (level: string) => (message: unknown, ...data: unknown[]) => void lines.push({ level, message: String(message), data: data[0] });
   return { lines, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') };
+}
+
+export interface LoggedLine {
+  level: string;
+  message: string;
+  data?: unknown;
 }
 
 export function taskDetail(overrides: Partial<TaskStatusEventDetail> = {}): TaskStatusEventDetail {
