@@ -115,7 +115,12 @@ export async function provisionLoginRoles(db: Database, opts: { iamAuth: boolean
       ];
       for (const sql of statements) await tx.query(sql);
       if (opts.iamAuth) await tx.query(`GRANT rds_iam TO ${role}`);
-      await tx.query(`ALTER ROLE ${role} LOGIN`);
+      // Only once: ALTER ROLE rewrites the cluster-wide pg_authid row even when nothing changes,
+      // and two databases of one cluster provisioned at once would fail on it ("tuple
+      // concurrently updated").
+      await tx.query(`DO $$ BEGIN
+        IF NOT (SELECT rolcanlogin FROM pg_roles WHERE rolname = '${role}') THEN ALTER ROLE ${role} LOGIN; END IF;
+      END $$`);
     }
   });
 }

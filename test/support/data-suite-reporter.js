@@ -1,13 +1,15 @@
 /**
- * Jest reporter that states, at the end of every run, which database backends the repository
- * suite actually ran on, and — under CI=true — fails the run when the PostgreSQL server suite
+ * Jest reporter that states, at the end of every run, which database backends the data suites
+ * (`*.pglite.test.ts` and `*.postgres.test.ts`: the repository suite, the API core suites, the
+ * role grants) actually ran on, and — under CI=true — fails the run when a PostgreSQL server file
  * was selected but did not pass a single test (a skip must never look like a pass in CI).
  * Plain JavaScript because jest loads reporters before any transform is set up.
  */
 const path = require('node:path');
 
-const DATA_SUITE = /test[\\/]db[\\/]repositories\.[a-z]+\.test\.ts$/;
-const SERVER_TITLE = 'repositories on PostgreSQL server';
+const DATA_SUITE = /\.(pglite|postgres)\.test\.ts$/;
+const SERVER_FILE = /\.postgres\.test\.ts$/;
+const SERVER_TITLE = /PostgreSQL server/;
 
 class DataSuiteReporter {
   constructor() {
@@ -16,10 +18,15 @@ class DataSuiteReporter {
 
   onRunComplete(_contexts, results) {
     const counts = new Map();
+    const serverFilesWithoutPass = [];
     let serverFileRan = false;
     for (const file of results.testResults) {
       if (!DATA_SUITE.test(file.testFilePath)) continue;
-      if (/postgres\.test\.ts$/.test(file.testFilePath)) serverFileRan = true;
+      const serverFile = SERVER_FILE.test(file.testFilePath);
+      if (serverFile) serverFileRan = true;
+      if (serverFile && !file.testResults.some((t) => t.status === 'passed' && SERVER_TITLE.test(t.ancestorTitles[0] || ''))) {
+        serverFilesWithoutPass.push(path.relative(process.cwd(), file.testFilePath));
+      }
       for (const t of file.testResults) {
         const title = t.ancestorTitles[0] || path.basename(file.testFilePath);
         const c = counts.get(title) || { passed: 0, failed: 0, skipped: 0 };
@@ -30,13 +37,12 @@ class DataSuiteReporter {
       }
     }
     if (counts.size === 0 && !serverFileRan) return;
-    const lines = [...counts].map(
+    const lines = [...counts].sort(([a], [b]) => a.localeCompare(b)).map(
       ([title, c]) => `  ${title}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`,
     );
-    process.stdout.write(`\nRepository suite backends:\n${lines.join('\n')}\n`);
-    const serverPassed = [...counts].some(([title, c]) => title.startsWith(SERVER_TITLE) && c.passed > 0);
-    if (process.env.CI === 'true' && serverFileRan && !serverPassed) {
-      this.error = new Error('CI=true: the repository suite did not run on a PostgreSQL server');
+    process.stdout.write(`\nDatabase suite backends:\n${lines.join('\n')}\n`);
+    if (process.env.CI === 'true' && serverFilesWithoutPass.length > 0) {
+      this.error = new Error(`CI=true: these suites did not run on a PostgreSQL server: ${serverFilesWithoutPass.join(', ')}`);
       process.stderr.write(`${this.error.message}\n`);
     }
   }

@@ -17,7 +17,15 @@ interface GlobalConfigLike {
   testPathPatterns?: { patterns?: readonly string[] };
 }
 
-const DATA_TESTS = ['test/db/repositories.pglite.test.ts', 'test/db/repositories.postgres.test.ts', 'test/pipeline/roles.postgres.test.ts'];
+const DATA_TESTS = [
+  'test/db/repositories.pglite.test.ts',
+  'test/db/repositories.postgres.test.ts',
+  'test/pipeline/roles.postgres.test.ts',
+  'test/api/tasks/tasks.pglite.test.ts',
+  'test/api/tasks/tasks.postgres.test.ts',
+  'test/api/auth/auth-cores.pglite.test.ts',
+  'test/api/auth/auth-cores.postgres.test.ts',
+];
 
 function selectsDataTests(config: GlobalConfigLike): boolean {
   const patterns = config.testPathPatterns?.patterns ?? [];

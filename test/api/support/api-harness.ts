@@ -8,7 +8,8 @@ import { ApiError, problemResponse } from '../../../src/http/problem';
 import type { EventBus } from '../../../src/ports/event-bus';
 import type { ObjectStore } from '../../../src/ports/object-store';
 import { createLogger } from '../../../local/logger';
-import { openTestPglite, type TestDatabase } from '../../support/test-databases';
+import type { Database } from '../../../src/db/database';
+import { pgliteBackend, type ApiBackend, type ApiTestDatabase } from './backends';
 
 /** Cheap scrypt for tests (the format and the default parameters have tests of their own). */
 export const TEST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
@@ -16,15 +17,19 @@ export const TEST_SCRYPT = { N: 2 ** 10, r: 8, p: 1 };
 export interface ApiHarness {
   deps: ApiDeps;
   clock: ManualClock;
-  database: TestDatabase;
+  database: ApiTestDatabase;
+  /** The schema owner: for fixtures and assertions beyond the API role's grants (see backends.ts). */
+  owner: Database;
 }
 
 /**
- * API dependencies over a migrated PGlite database, a manual clock (starting now, since the
+ * API dependencies over a migrated database (PGlite unless a backend is given), a manual clock (starting now, since the
  * database's own now() decides session and invite expiry), fresh signing keys and a cheap hasher.
  */
-export async function openApiHarness(overrides: { registrationMode?: RegistrationMode; config?: Partial<ApiConfig> } = {}): Promise<ApiHarness> {
-  const database = await openTestPglite();
+export async function openApiHarness(
+  overrides: { registrationMode?: RegistrationMode; config?: Partial<ApiConfig>; backend?: ApiBackend } = {},
+): Promise<ApiHarness> {
+  const database = await (overrides.backend ?? pgliteBackend).open();
   const clock = new ManualClock(new Date());
   const deps: ApiDeps = {
     db: database.db,
@@ -37,7 +42,7 @@ export async function openApiHarness(overrides: { registrationMode?: Registratio
     config: { ...defaultApiConfig({ registrationMode: overrides.registrationMode ?? 'open' }), ...overrides.config },
     logger: createLogger('SILENT'),
   };
-  return { deps, clock, database };
+  return { deps, clock, database, owner: database.owner };
 }
 
 let counter = 0;

@@ -16,6 +16,7 @@ import type { ObjectStore } from '../../../src/ports/object-store';
 import type { Database } from '../../../src/db/database';
 import { InMemoryTicketStore } from '../../../src/realtime/tickets/memory-ticket-store';
 import { openApiHarness, type ApiHarness } from '../support/api-harness';
+import type { ApiBackend } from '../support/backends';
 
 export interface TaskHarness extends ApiHarness {
   store: LocalObjectStore;
@@ -23,9 +24,12 @@ export interface TaskHarness extends ApiHarness {
   dispose(): Promise<void>;
 }
 
-/** API dependencies over PGlite with a real on-disk object store, an in-process bus and tickets. */
-export async function openTaskHarness(config: Partial<ApiConfig> = {}): Promise<TaskHarness> {
-  const harness = await openApiHarness({ config });
+/**
+ * API dependencies over a migrated database (PGlite unless a backend is given) with a real on-disk
+ * object store, an in-process bus and tickets.
+ */
+export async function openTaskHarness(config: Partial<ApiConfig> = {}, backend?: ApiBackend): Promise<TaskHarness> {
+  const harness = await openApiHarness({ config, ...(backend ? { backend } : {}) });
   const dir = await mkdtemp(join(tmpdir(), 'untxt-task-test-'));
   const store = new LocalObjectStore({
     rootDir: dir,
@@ -78,21 +82,23 @@ export function pdfBody(size = 1234): { filename: string; contentType: string; s
  * store, as the worker leaves them.
  */
 export async function completedTask(
-  h: { deps: { db: Database }; store: ObjectStore },
+  h: { deps: { db: Database }; owner?: Database; store: ObjectStore },
   ownerId: string,
   documents: { html?: string; text?: string; json?: string } = {},
 ): Promise<{ taskId: string; uploadKey: string; keys: ReturnType<typeof resultKeys> }> {
+  // Intake and the worker write with grants the API role lacks (results): as the owner where given.
+  const worker = h.owner ?? h.deps.db;
   const created = await createFileAndTask(h.deps.db, { ownerId, originalName: 'scan.pdf', contentType: 'application/pdf', size: 3, sha256: 'cd'.repeat(32) });
   await h.store.put({ key: created.file.s3Key, body: '%PDF', contentType: 'application/pdf' });
-  await h.deps.db.query(`UPDATE tasks SET status = 'queued', page_count = 1 WHERE id = $1`, [created.task.id]);
-  const claim = await claimTask(h.deps.db, { taskId: created.task.id, leaseSeconds: 60 });
+  await worker.query(`UPDATE tasks SET status = 'queued', page_count = 1 WHERE id = $1`, [created.task.id]);
+  const claim = await claimTask(worker, { taskId: created.task.id, leaseSeconds: 60 });
   if (!claim.claimed) throw new Error('claim refused');
   const keys = resultKeys({ prefix: created.task.resultsPrefix, taskId: created.task.id, at: new Date() });
   await h.store.put({ key: keys.htmlKey, body: documents.html ?? '<section data-page="1"><p>Hello</p></section>', contentType: 'text/html' });
   await h.store.put({ key: keys.textKey, body: documents.text ?? 'Hello', contentType: 'text/plain' });
   await h.store.put({ key: keys.jsonKey, body: documents.json ?? '{"pages":[{"n":1,"blocks":[]}]}', contentType: 'application/json' });
   await h.store.put({ key: `${created.task.resultsPrefix}pages/1.json`, body: '{}', contentType: 'application/json' });
-  const done = await completeTask(h.deps.db, {
+  const done = await completeTask(worker, {
     taskId: created.task.id,
     leaseToken: claim.leaseToken,
     result: { ...keys, text: documents.text ?? 'Hello', confidence: 0.9, wordCount: 1, pageCount: 1, processingMs: 10, model: 'test' },
