@@ -15,6 +15,7 @@ import { startLocalService, type LocalService } from '../../local/service';
 import { isNewerStatus, taskStatusMessageSchema, type TaskStatusMessage } from '../../src/realtime/messages';
 import { account, authorized, type Account } from '../api/tasks/local-service';
 import { scanPage } from '../pipeline/support/documents';
+import { until } from './support/realtime';
 
 /** A WebSocket client that keeps every text frame it receives, parsed. */
 interface Client {
@@ -194,6 +195,7 @@ describe('the local WebSocket endpoint', () => {
     // Prepare
     aliceClient.socket.terminate();
     await aliceClient.closed;
+    await until(() => service.websocket.clientCount === 1);
 
     // Act
     aliceClient = await open((await ticket(alice)).url);

@@ -54,3 +54,8 @@ export function instantRetry() {
   const waits: number[] = [];
   return { waits, tools: { sleep: async (ms: number) => void waits.push(ms), random: () => 0.999 } };
 }
+
+/** Resolves once `condition` holds, checking after each turn of the event loop (no timers). */
+export async function until(condition: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setImmediate(resolve));
+}
