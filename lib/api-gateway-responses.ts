@@ -55,7 +55,8 @@ export const PROBLEM_GATEWAY_RESPONSES: readonly ProblemGatewayResponse[] = [
     status: 403,
     title: 'Forbidden',
     code: 'request_blocked',
-    detail: 'The request was blocked by the firewall (too many requests from this address, too large, or malformed).',
+    // The rate rule answers 429 itself (lib/api-waf.ts); this is every other firewall block.
+    detail: 'The request was blocked by the firewall (too large, malformed, or from a blocked address).',
   },
   {
     // An unknown path or method: API Gateway's own answer is a misleading 403 "Missing Authentication Token".

@@ -23,6 +23,25 @@ export const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ] as const;
 
+/** The rate rule counts requests per client IP over this window, and tells a blocked client to wait as long. */
+export const RATE_WINDOW_SECONDS = 300;
+
+/** Key of the rate rule's response body in the web ACL's customResponseBodies. */
+export const RATE_LIMITED_BODY_KEY = 'rate_limited';
+
+/**
+ * What a client over the rate gets: a problem document like API Gateway's own THROTTLED answer.
+ * WAF sends a static body (no request id) and sets the content type itself (application/json:
+ * WAF offers no problem+json), so the shape is what stays the same, not the media type.
+ */
+export const RATE_LIMITED_PROBLEM = {
+  type: 'about:blank',
+  title: 'Too Many Requests',
+  status: 429,
+  code: 'rate_limited',
+  detail: `Too many requests from this address; try again in ${RATE_WINDOW_SECONDS / 60} minutes.`,
+} as const;
+
 /** WAF inspects this much of a body by default for API Gateway; larger limits cost extra. */
 const DEFAULT_INSPECTION_KB = 16;
 
@@ -34,8 +53,10 @@ const visibility = (metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
 
 /**
  * The web ACL in front of the API stage: a rate-based rule per client IP, a body size limit,
- * and AWS managed rules (IP reputation, common exploits, known bad inputs). A blocked request gets
- * API Gateway's WAF_FILTERED response (problem+json, `request_blocked`).
+ * and AWS managed rules (IP reputation, common exploits, known bad inputs). A client over the rate
+ * gets 429 `rate_limited` with `Retry-After` (WAF's custom response, which takes precedence over
+ * the gateway response); any other blocked request gets API Gateway's WAF_FILTERED response
+ * (403 problem+json, `request_blocked`).
  */
 export class ApiWaf extends Construct {
   readonly webAcl: wafv2.CfnWebACL;
@@ -49,6 +70,9 @@ export class ApiWaf extends Construct {
       defaultAction: { allow: {} },
       description: 'untxt HTTP API: rate limit, body size limit, AWS managed rules',
       visibilityConfig: visibility('untxt-api'),
+      customResponseBodies: {
+        [RATE_LIMITED_BODY_KEY]: { contentType: 'APPLICATION_JSON', content: JSON.stringify(RATE_LIMITED_PROBLEM) },
+      },
       ...(inspectionKb > DEFAULT_INSPECTION_KB
         ? { associationConfig: { requestBody: { API_GATEWAY: { defaultSizeInspectionLimit: `KB_${inspectionKb}` } } } }
         : {}),
@@ -56,8 +80,20 @@ export class ApiWaf extends Construct {
         {
           name: 'RateLimitPerIp',
           priority: 0,
-          action: { block: {} },
-          statement: { rateBasedStatement: { limit: props.rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          action: {
+            block: {
+              customResponse: {
+                responseCode: 429,
+                customResponseBodyKey: RATE_LIMITED_BODY_KEY,
+                responseHeaders: [
+                  { name: 'Retry-After', value: String(RATE_WINDOW_SECONDS) },
+                  { name: 'Cache-Control', value: 'no-store' },
+                  { name: 'X-Content-Type-Options', value: 'nosniff' },
+                ],
+              },
+            },
+          },
+          statement: { rateBasedStatement: { limit: props.rateLimit, aggregateKeyType: 'IP', evaluationWindowSec: RATE_WINDOW_SECONDS } },
           visibilityConfig: visibility('untxt-api-rate-limit'),
         },
         {

@@ -345,13 +345,34 @@ describe('the WAF web ACL', () => {
     expect(groups.sort()).toEqual([...MANAGED_RULE_GROUPS].sort());
   });
 
-  it('blocks a client IP above the configured rate', () => {
+  it('answers a client IP above the configured rate with 429, a problem document and Retry-After of the window', () => {
     // Act
     const rule = rules().find((r) => r.Statement.RateBasedStatement)!;
+    const bodies = acl().CustomResponseBodies as Record<string, { ContentType: string; Content: string }>;
 
     // Assess
-    expect(rule.Action).toEqual({ Block: {} });
-    expect(rule.Statement.RateBasedStatement).toMatchObject({ Limit: 1234, AggregateKeyType: 'IP' });
+    expect(rule.Statement.RateBasedStatement).toMatchObject({ Limit: 1234, AggregateKeyType: 'IP', EvaluationWindowSec: 300 });
+    expect(rule.Action).toEqual({
+      Block: {
+        CustomResponse: {
+          ResponseCode: 429,
+          CustomResponseBodyKey: 'rate_limited',
+          ResponseHeaders: expect.arrayContaining([{ Name: 'Retry-After', Value: '300' }]),
+        },
+      },
+    });
+    expect(bodies.rate_limited!.ContentType).toBe('APPLICATION_JSON');
+    expect(JSON.parse(bodies.rate_limited!.Content)).toMatchObject({ status: 429, code: 'rate_limited', title: 'Too Many Requests' });
+  });
+
+  it('leaves every other block to the 403 request_blocked gateway response', () => {
+    // Act
+    const others = rules().filter((r) => !r.Statement.RateBasedStatement);
+
+    // Assess
+    expect(others.length).toBeGreaterThan(0);
+    for (const rule of others) expect(JSON.stringify(rule)).not.toContain('CustomResponse');
+    expect(acl().DefaultAction).toEqual({ Allow: {} });
   });
 
   it('blocks bodies above the configured size, and bodies too large to inspect', () => {
