@@ -62,6 +62,7 @@ export const ROUTE_ACCESS: Readonly<Record<RouteId, readonly RouteAccess[]>> = {
   listTasks: ['database'],
   getTask: ['database'],
   getResult: ['database', 'readResults'],
+  getPageImage: ['database', 'readResults'],
   deleteTask: ['database', 'eraseDocuments', 'publishEvents'],
   wsTicket: ['database', 'issueTickets'],
   adminListUsers: ['database'],

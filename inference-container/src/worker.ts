@@ -24,13 +24,14 @@ import {
   transitionTask,
   type UploadRef,
 } from '../../src/db/repositories/tasks';
-import { pageCheckpointKey, resultKeys } from '../../src/domain/storage-keys';
+import { pageCheckpointKey, pagePreviewKey, resultKeys } from '../../src/domain/storage-keys';
 import { taskError, type TaskError, type TaskErrorCode, type TaskRecord } from '../../src/domain/task';
-import { UnreadablePageError, type OcrEngine, type OcrPage } from '../../src/ocr/engine';
+import { UnreadablePageError, type OcrEngine, type OcrPage, type PageImage } from '../../src/ocr/engine';
 import { assembleDocument } from '../../src/pipeline/assemble';
 import { publishStatus } from '../../src/pipeline/events';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/pipeline/intake';
 import { jobMessageSchema } from '../../src/pipeline/messages';
+import { PREVIEW_CONTENT_TYPE, renderPagePreview } from '../../src/pipeline/preview';
 import { probeBytes } from '../../src/pipeline/probe';
 import { openRasterDocument, type RasterDocument, type RasterOptions } from '../../src/pipeline/rasterize';
 import type { Clock } from '../../src/ports/clock';
@@ -312,6 +313,8 @@ export class Worker {
           signal.throwIfAborted();
           const image = await document.render(page);
           const result = await this.recognize(image);
+          // Before the checkpoint: a checkpointed page then has its preview (resumes skip both).
+          await this.storePreview(task.resultsPrefix, image, result);
           await this.deps.objects.put({
             key: pageCheckpointKey({ prefix: task.resultsPrefix, page }),
             body: JSON.stringify(result),
@@ -370,6 +373,19 @@ export class Worker {
     } catch (error) {
       if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
       throw error;
+    }
+  }
+
+  /** The viewer's page image; best effort, since the text result does not depend on it. */
+  private async storePreview(prefix: string, image: PageImage, result: OcrPage): Promise<void> {
+    try {
+      await this.deps.objects.put({
+        key: pagePreviewKey({ prefix, page: result.page }),
+        body: await renderPagePreview(image, result.rotation),
+        contentType: PREVIEW_CONTENT_TYPE,
+      });
+    } catch (error) {
+      this.deps.logger.warn('Storing the page preview failed', { page: result.page, error: errorSummary(error) });
     }
   }
 

@@ -33,6 +33,7 @@ export const ROUTES = [
   { id: 'listTasks', method: 'GET', path: '/v1/tasks', entry: 'lambdas/api/tasks/list.ts', auth: 'user', summary: "The caller's tasks, newest first" },
   { id: 'getTask', method: 'GET', path: '/v1/tasks/{id}', entry: 'lambdas/api/tasks/get.ts', auth: 'user', summary: 'One task' },
   { id: 'getResult', method: 'GET', path: '/v1/tasks/{id}/result', entry: 'lambdas/api/tasks/result.ts', auth: 'user', summary: "A task's result" },
+  { id: 'getPageImage', method: 'GET', path: '/v1/tasks/{id}/pages/{page}/image', entry: 'lambdas/api/tasks/page-image.ts', auth: 'user', summary: "A presigned GET for a page's preview image" },
   { id: 'deleteTask', method: 'DELETE', path: '/v1/tasks/{id}', entry: 'lambdas/api/tasks/delete.ts', auth: 'user', summary: 'Erase a task, its document and results' },
   { id: 'wsTicket', method: 'POST', path: '/v1/ws-ticket', entry: 'lambdas/api/ws-ticket.ts', auth: 'user', summary: 'A single-use WebSocket ticket' },
   { id: 'adminListUsers', method: 'GET', path: '/v1/admin/users', entry: 'lambdas/api/admin/list-users.ts', auth: 'admin', summary: 'List users' },

@@ -46,6 +46,8 @@ export interface RouteDoc {
 }
 
 const uuidPath = { type: 'string', format: 'uuid' } as const;
+/** Path parameters that are not ids. */
+const PATH_PARAMETERS: Record<string, Record<string, unknown>> = { page: { type: 'integer', minimum: 1 } };
 const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } };
 
 const accountSchema = z.object({
@@ -98,6 +100,12 @@ export const ROUTE_DOCS: Record<RouteId, RouteDoc> = {
         headers: { Location: { description: 'Presigned GET URL', schema: { type: 'string', format: 'uri' } } },
       },
     },
+    errors: [409],
+  },
+  getPageImage: {
+    description:
+      "A presigned GET for page `page`'s preview (WebP, longest side 1,200 px): the page image as the engine read it, scaled, so the JSON view's boxes (in page pixels: scale by the image's width ÷ the page's `width`) lie over it. 404 for a page the result does not have.",
+    responses: { 200: { description: 'The preview URL', schema: presignedUrlResponseSchema } },
     errors: [409],
   },
   deleteTask: {
@@ -155,7 +163,7 @@ function errorStatuses(route: RouteSpec, doc: RouteDoc): number[] {
 function operation(route: RouteSpec, doc: RouteDoc, config: ApiConfig): Record<string, unknown> {
   const parameters: Record<string, unknown>[] = [];
   for (const name of [...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!)) {
-    parameters.push({ name, in: 'path', required: true, schema: uuidPath });
+    parameters.push({ name, in: 'path', required: true, schema: PATH_PARAMETERS[name] ?? uuidPath });
   }
   if (doc.query) {
     const query = toSchema(doc.query, 'input') as { properties?: Record<string, unknown>; required?: string[] };

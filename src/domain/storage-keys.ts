@@ -45,6 +45,11 @@ export function pageCheckpointKey(p: { prefix: string; page: number }): string {
   return `${p.prefix}pages/${p.page}.json`;
 }
 
+/** A small WebP of the page as the engine read it (boxes in the JSON view refer to it), beside its checkpoint. */
+export function pagePreviewKey(p: { prefix: string; page: number }): string {
+  return `${p.prefix}pages/${p.page}.webp`;
+}
+
 /**
  * Whether a key or prefix lies inside one owner's or one task's area: `uploads/{id}/…` or
  * `results/{id}/…`. Erasure is only ever aimed at such an area; anything wider (`''`, `uploads/`,

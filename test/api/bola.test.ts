@@ -16,6 +16,7 @@ const PROBES: Probe[] = [
   { route: 'result html', method: 'GET', path: (id) => `/tasks/${id}/result?format=html` },
   { route: 'result text', method: 'GET', path: (id) => `/tasks/${id}/result?format=text` },
   { route: 'result json', method: 'GET', path: (id) => `/tasks/${id}/result?format=json` },
+  { route: 'page image', method: 'GET', path: (id) => `/tasks/${id}/pages/1/image` },
   { route: 'delete task', method: 'DELETE', path: (id) => `/tasks/${id}` },
 ];
 
@@ -81,12 +82,12 @@ describe('object-level authorization of the task routes', () => {
     });
   }
 
-  it('lets the owner read the task and every result format', async () => {
+  it('lets the owner read the task, every result format and the page image', async () => {
     // Act
     const statuses = await Promise.all(PROBES.filter((p) => p.method === 'GET').map(async (p) => (await call(p, aliceTask, alice)).status));
 
     // Assess
-    expect(statuses).toEqual([200, 200, 200, 200]);
+    expect(statuses).toEqual([200, 200, 200, 200, 200]);
   });
 
   it('lists only the caller\'s live tasks', async () => {
@@ -110,7 +111,7 @@ describe('object-level authorization of the task routes', () => {
 
   it('lets the owner delete their task, after which it is 404 like the rest', async () => {
     // Act
-    const deleted = await call(PROBES[4]!, aliceTask, alice);
+    const deleted = await call(PROBES.find((p) => p.method === 'DELETE')!, aliceTask, alice);
     const after = await call(PROBES[0]!, aliceTask, alice);
 
     // Assess

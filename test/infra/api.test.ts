@@ -126,15 +126,17 @@ describe('the API handler roles', () => {
     expect(kms.Condition?.StringEquals?.['kms:ViaService']).toBeDefined();
   });
 
-  it('let only getResult read objects, and only under results/', () => {
+  it('let only getResult and getPageImage read objects, and only under results/', () => {
     // Act
     const readers = ROUTES.filter((r) => functionActions(template, stack, fnOf(r.id)).includes('s3:GetObject')).map((r) => r.id);
-    const get = functionStatements(template, stack, fnOf('getResult')).find((st) => actionsOf(st).includes('s3:GetObject'))!;
+    const gets = readers.map((id) => functionStatements(template, stack, fnOf(id)).find((st) => actionsOf(st).includes('s3:GetObject'))!);
 
     // Assess
-    expect(readers).toEqual(['getResult']);
-    expect(JSON.stringify(resourcesOf(get))).toContain('/results/*');
-    expect(JSON.stringify(resourcesOf(get))).not.toContain('/uploads/');
+    expect(readers.sort()).toEqual(['getPageImage', 'getResult']);
+    for (const get of gets) {
+      expect(JSON.stringify(resourcesOf(get))).toContain('/results/*');
+      expect(JSON.stringify(resourcesOf(get))).not.toContain('/uploads/');
+    }
   });
 
   it('let only deleteTask erase object versions, listing versions only under uploads/ and results/', () => {

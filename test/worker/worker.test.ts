@@ -35,7 +35,7 @@ describe('the worker', () => {
   });
   afterEach(() => h.dispose());
 
-  it('completes a task: checkpoints each page, writes html, text and json, records one result and deletes the message', async () => {
+  it('completes a task: checkpoints each page with its preview, writes html, text and json, records one result and deletes the message', async () => {
     // Prepare
     const task = await queuedTask(3);
 
@@ -47,7 +47,9 @@ describe('the worker', () => {
     const done = await h.task(task.id);
     expect([done.status, done.pagesDone, done.pageCount]).toEqual(['completed', 3, 3]);
     const keys = h.objects.keys(task.resultsPrefix);
-    expect(keys.filter((k) => k.includes('/pages/'))).toHaveLength(3);
+    expect(keys.filter((k) => k.includes('/pages/')).sort()).toEqual(
+      [1, 2, 3].flatMap((n) => [`${task.resultsPrefix}pages/${n}.json`, `${task.resultsPrefix}pages/${n}.webp`]).sort(),
+    );
     expect(keys.filter((k) => /\.(html|txt|json)$/.test(k) && !k.includes('/pages/'))).toHaveLength(3);
     const text = keys.find((k) => k.endsWith('.txt'))!;
     expect(Buffer.from(h.objects.objects.get(text)!.body).toString()).toBe('page 1\n\npage 2\n\npage 3');

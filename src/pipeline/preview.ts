@@ -1,0 +1,27 @@
+/**
+ * Page previews for viewers: the page image the engine read, turned as the engine turned it (so
+ * the JSON view's boxes, in that image's pixels, lie over the right words), scaled down to a
+ * longest side of PREVIEW_MAX_SIDE and encoded as WebP. Stored beside the page's checkpoint under
+ * the task's results prefix, so deletion and the results' expiry cover it.
+ */
+import sharp from 'sharp';
+import type { OcrPage, PageImage } from '../ocr/engine';
+
+export const PREVIEW_MAX_SIDE = 1200;
+export const PREVIEW_CONTENT_TYPE = 'image/webp';
+
+export async function renderPagePreview(image: PageImage, rotation: OcrPage['rotation']): Promise<Uint8Array> {
+  const input =
+    image.format === 'rgba'
+      ? sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
+          raw: { width: image.width, height: image.height, channels: 4 },
+        })
+      : sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength));
+  // Rotation first: `rotate` after `resize` in one pipeline would still resize the unturned image.
+  const turned = rotation === 0 ? input : sharp(await input.rotate(rotation).png({ compressionLevel: 1 }).toBuffer());
+  return turned
+    .resize({ width: PREVIEW_MAX_SIDE, height: PREVIEW_MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+    .flatten({ background: '#ffffff' })
+    .webp({ quality: 75 })
+    .toBuffer();
+}
