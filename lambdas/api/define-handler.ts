@@ -1,6 +1,6 @@
 import type { ApiDeps } from '../../src/api/deps';
 import { toLambdaHandler, type ApiCore, type LambdaHandlerOptions, type ProxyHandler } from './http-handler';
-import { awsApiDeps } from './runtime';
+import { awsApiDeps, type AwsPart, type AwsPartBuilders } from './runtime';
 
 /** What every route entry file exports (see routes.ts). */
 export interface RouteModule {
@@ -8,16 +8,22 @@ export interface RouteModule {
   handler: ProxyHandler;
   /** The same core over other dependencies: local mode and tests. */
   withDeps(makeDeps: () => ApiDeps | Promise<ApiDeps>): ProxyHandler;
+  /** The optional AWS parts `handler` can build (see runtime.ts); none when absent. */
+  awsParts?: readonly AwsPart[];
 }
 
 /**
  * An entry file is one line:
  *   export const { handler, withDeps } = defineHandler(meCore);
+ * or, for a route that uses optional AWS parts, names their builders (and exports the list):
+ *   export const { handler, withDeps, awsParts } = defineHandler(createTaskCore, { aws: { objectStore: s3ObjectStore } });
  */
-export function defineHandler(core: ApiCore<ApiDeps>, options: LambdaHandlerOptions = {}): RouteModule {
+export function defineHandler(core: ApiCore<ApiDeps>, options: LambdaHandlerOptions & { aws?: AwsPartBuilders } = {}): RouteModule {
+  const { aws = {}, ...handlerOptions } = options;
   return {
-    handler: toLambdaHandler(core, awsApiDeps, options),
-    withDeps: (makeDeps) => toLambdaHandler(core, makeDeps, options),
+    handler: toLambdaHandler(core, () => awsApiDeps(aws), handlerOptions),
+    withDeps: (makeDeps) => toLambdaHandler(core, makeDeps, handlerOptions),
+    awsParts: Object.keys(aws) as AwsPart[],
   };
 }
 

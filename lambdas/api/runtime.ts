@@ -1,23 +1,29 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Signer } from '@aws-sdk/rds-signer';
 import type { PoolConfig } from 'pg';
 import { systemClock } from '../../src/adapters/clock';
-import { EventBridgeEventBus } from '../../src/adapters/aws/eventbridge-event-bus';
-import { createS3Client } from '../../src/adapters/aws/s3-client';
-import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store';
 import { apiConfigFromEnv } from '../../src/api/config';
-import { notConfigured, type ApiDeps, type TicketStore } from '../../src/api/deps';
+import { notConfigured, type ApiDeps } from '../../src/api/deps';
 import { scryptHasher } from '../../src/auth/password';
-import type { SigningKeys } from '../../src/auth/signing-keys';
-import { secretsManagerSigningKeys } from '../../src/auth/signing-keys-secrets-manager';
 import { createPgDatabase } from '../../src/db/pg-database';
-import type { EventBus } from '../../src/ports/event-bus';
-import type { ObjectStore } from '../../src/ports/object-store';
-import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-store';
+
+/**
+ * The optional parts of ApiDeps, each built from one environment variable by a builder in its own
+ * module under lambdas/api/aws/. A route's entry file names the builders it uses (defineHandler's
+ * `aws` option), so esbuild puts into that route's bundle only the AWS clients it can reach: the
+ * SDK clients were most of every bundle when this file imported them all.
+ */
+export const AWS_PART_VARIABLES = {
+  objectStore: 'DOCUMENTS_BUCKET',
+  eventBus: 'EVENT_BUS_NAME',
+  tickets: 'TICKETS_TABLE',
+  signingKeys: 'JWT_SIGNING_SECRET_ARN',
+} as const;
+
+export type AwsPart = keyof typeof AWS_PART_VARIABLES;
+
+/** A builder gets its variable's value (a bucket name, a table name, an ARN). */
+export type AwsPartBuilders = { readonly [K in AwsPart]?: (value: string) => ApiDeps[K] };
 
 /**
  * AWS dependencies of the API handlers, from the function's environment:
@@ -35,31 +41,27 @@ import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-
  * | MAX_UPLOAD_BYTES, MAX_PAGES, MAX_CONCURRENT_TASKS, MAX_PAGES_PER_DAY, MAX_BYTES_PER_DAY | optional limits |
  * | WEBSOCKET_URL | wss:// URL of the WebSocket stage (ws-ticket) |
  *
- * A part whose variable is absent is `notConfigured` and fails when used, so each function gets
- * only the grants and variables of what it touches.
+ * A part is built when its variable is set and the route's entry names its builder (a test holds
+ * the entries to lib/api.ts's ROUTE_ACCESS, which sets the variables); otherwise it is
+ * `notConfigured` and fails when used, so each function gets only the grants, variables and
+ * clients of what it touches.
  */
-export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>> = process.env): ApiDeps {
+export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>> = process.env, parts: AwsPartBuilders = {}): ApiDeps {
   const logger = new Logger({ serviceName: 'untxt-api' });
   const config = apiConfigFromEnv(env);
+  const part = <K extends AwsPart>(name: K): ApiDeps[K] => {
+    const variable = AWS_PART_VARIABLES[name];
+    const value = env[variable];
+    const build = parts[name] as ((value: string) => ApiDeps[K]) | undefined;
+    return build && value ? build(value) : notConfigured<ApiDeps[K]>(variable);
+  };
   return {
     db: createPgDatabase(iamPoolConfig(env)),
-    objectStore: env.DOCUMENTS_BUCKET
-      ? new S3ObjectStore({ client: createS3Client(), bucket: env.DOCUMENTS_BUCKET })
-      : notConfigured<ObjectStore>('DOCUMENTS_BUCKET'),
-    eventBus: env.EVENT_BUS_NAME
-      ? new EventBridgeEventBus({ client: new EventBridgeClient({}), eventBusName: env.EVENT_BUS_NAME })
-      : notConfigured<EventBus>('EVENT_BUS_NAME'),
-    tickets: env.TICKETS_TABLE
-      ? new DynamoDbTicketStore({
-          client: DynamoDBDocumentClient.from(new DynamoDBClient({})),
-          tableName: env.TICKETS_TABLE,
-          clock: systemClock,
-        })
-      : notConfigured<TicketStore>('TICKETS_TABLE'),
+    objectStore: part('objectStore'),
+    eventBus: part('eventBus'),
+    tickets: part('tickets'),
     clock: systemClock,
-    signingKeys: env.JWT_SIGNING_SECRET_ARN
-      ? secretsManagerSigningKeys({ client: new SecretsManagerClient({}), secretId: env.JWT_SIGNING_SECRET_ARN })
-      : notConfigured<SigningKeys>('JWT_SIGNING_SECRET_ARN'),
+    signingKeys: part('signingKeys'),
     passwords: scryptHasher(),
     config,
     logger,
@@ -99,7 +101,7 @@ function required(env: Readonly<Record<string, string | undefined>>, name: strin
 
 let shared: ApiDeps | undefined;
 
-/** One set per container. */
-export function awsApiDeps(): ApiDeps {
-  return (shared ??= buildAwsApiDeps());
+/** One set per container (which serves one route). */
+export function awsApiDeps(parts: AwsPartBuilders = {}): ApiDeps {
+  return (shared ??= buildAwsApiDeps(process.env, parts));
 }
