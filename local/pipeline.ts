@@ -10,7 +10,8 @@ import type { InMemoryJobQueue } from '../src/adapters/local/in-memory-job-queue
 import type { Database } from '../src/db/database';
 import type { OcrEngine } from '../src/ocr/engine';
 import { DEFAULT_INTAKE_LIMITS, handleIntakeMessage, intakeObject, type IntakeDeps } from '../src/pipeline/intake';
-import { sweep } from '../src/pipeline/sweeper';
+import { findStaleAwaitingUpload, findTaskWithUpload } from '../src/db/repositories/tasks';
+import { sweep, type SweeperDeps } from '../src/pipeline/sweeper';
 import type { EventBus } from '../src/ports/event-bus';
 import type { ObjectStore } from '../src/ports/object-store';
 import { Worker, type WorkerOptions } from '../inference-container/src/worker';
@@ -77,7 +78,7 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
       logger.error('Local sweep failed', { error: errorSummary(error) });
     }
   };
-  await runSweep();
+  await recoverAfterRestart({ ...intakeDeps, logger, intake: (key) => intakeObject({ key }, intakeDeps) });
   const sweeper = setInterval(() => void runSweep(), deps.sweepIntervalMs ?? 5 * 60_000);
   sweeper.unref();
 
@@ -101,4 +102,28 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
         await engine.close();
       })()),
   };
+}
+
+/**
+ * Start-up after a stop or a crash (kill -9, power loss). The queues live in memory, so every job
+ * and intake message of the last run is gone: queued tasks of any age get their job again (the
+ * periodic sweep waits 10 minutes, meant for messages lost while running), so do tasks left
+ * `processing`, and uploads that arrived but were never taken in are taken in now. With PGlite
+ * only this process can hold the data folder, so a lease still running belongs to a dead
+ * process: it is ended, for the task to be claimed at once rather than after the lease runs out.
+ * Claims and lease tokens keep any duplicate job from producing a second result.
+ */
+async function recoverAfterRestart(deps: SweeperDeps): Promise<void> {
+  try {
+    if (deps.db.kind === 'pglite') {
+      await deps.db.query(`UPDATE tasks SET lease_until = now() - interval '1 second' WHERE status = 'processing' AND lease_until >= now()`);
+    }
+    await sweep(deps, { resendExpiredLeases: true, queuedStaleSeconds: 0 });
+    for (const task of await findStaleAwaitingUpload(deps.db, { olderThanSeconds: 0 })) {
+      const found = await findTaskWithUpload(deps.db, task.id);
+      if (found && (await deps.objects.getAttributes(found.upload.s3Key))) await deps.intake(found.upload.s3Key);
+    }
+  } catch (error) {
+    deps.logger.error('Local recovery sweep failed', { error: errorSummary(error) });
+  }
 }
