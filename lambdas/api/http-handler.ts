@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_MAX_BODY_BYTES, parseJsonBody } from '../../src/http/body';
 import { problemResponse } from '../../src/http/problem';
 import type { ApiRequest, ApiResponse, Principal } from '../../src/http/request';

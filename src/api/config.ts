@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const REGISTRATION_MODES = ['open', 'invite', 'approval'] as const;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];

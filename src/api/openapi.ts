@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTES, type RouteId, type RouteSpec } from '../../lambdas/api/routes';
 import { createInviteBodySchema } from './admin/invites';
 import { listUsersQuerySchema } from './admin/users';

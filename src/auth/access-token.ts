@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../ports/clock';
 import type { Principal } from '../http/request';
 import { TOKEN_ALGORITHM, type PublicKeys, type SigningKeys } from './signing-keys';

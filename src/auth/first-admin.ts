@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Database } from '../db/database';
 import { createUser, setTotpSecret } from '../db/repositories/users';
 import type { PasswordHasher } from './password';

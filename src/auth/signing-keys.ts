@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Access-token keys: Ed25519 (JWS alg EdDSA), kept as a JWK set. The first key signs; every key

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { notFound, validationFailed, type FieldError } from './problem';
 import type { ApiRequest } from './request';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireAdmin } from '../../auth/authenticate';
 import { newOpaqueToken, tokenHash } from '../../auth/opaque-token';
 import { createInvite } from '../../db/repositories/invites';

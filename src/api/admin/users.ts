@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireAdmin } from '../../auth/authenticate';
 import { enableUser, findAccount, listAccounts, type AccountSummary } from '../../db/repositories/accounts';
 import { revokeUserSessions } from '../../db/repositories/sessions';

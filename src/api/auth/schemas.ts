@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Request and response shapes of the auth routes (also the source of the OpenAPI document). */
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { requireUser } from '../../auth/authenticate';
 import { ApiError } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';

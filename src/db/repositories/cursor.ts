@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Opaque keyset cursor for newest-first listings: the (created_at, id) of the last row served.
