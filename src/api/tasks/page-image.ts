@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pagePreviewKey } from '../../domain/storage-keys';
 import { getTask } from '../../db/repositories/tasks';
 import { conflict, notFound } from '../../http/problem';
