@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     [
       '',
       'untxt is running locally',
+      `  Web page      ${service.webUrl}`,
       `  API           ${service.apiUrl}`,
       `  Health        ${service.healthUrl}`,
       `  Object store  ${service.objectStoreUrl}`,

@@ -19,6 +19,7 @@ import { healthHandler, type HealthCheck } from './health';
 import { createLogger } from './logger';
 import { Router } from './router';
 import { closeServer, createHttpServer, listen } from './server';
+import { mountWebApp, WEB_PATH } from './web';
 import { attachLocalWebSocket, WEBSOCKET_PATH, type LocalWebSocket } from './websocket';
 
 /** The documents bucket's name in local mode (AWS names it per stack). */
@@ -42,6 +43,8 @@ export interface LocalService {
   /** `http://127.0.0.1:<port>` (or the configured public URL). */
   url: string;
   apiUrl: string;
+  /** The web page (web/), at /app/. */
+  webUrl: string;
   healthUrl: string;
   objectStoreUrl: string;
   config: LocalConfig;
@@ -116,6 +119,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       logger,
     });
     router.on('ANY', `${OBJECT_STORE_MOUNT}/{proxy+}`, ({ req, res }) => s3Handler(req, res));
+    mountWebApp(router, { publicUrl: () => baseUrl });
     const api = await startLocalApi(router, {
       dataDir: config.dataDir,
       db: database,
@@ -154,6 +158,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     return {
       url: baseUrl,
       apiUrl: `${baseUrl}/v1`,
+      webUrl: `${baseUrl}${WEB_PATH}`,
       healthUrl: `${baseUrl}/health`,
       objectStoreUrl: `${baseUrl}${OBJECT_STORE_MOUNT}`,
       config,
