@@ -148,7 +148,7 @@ describe('Chromium and the page', () => {
     await page.locator('#task-rows tr[data-status=completed] button.view').click();
     const figure = page.locator('#pages figure.page').first();
     await figure.locator('img:not([hidden])').waitFor();
-    const frame = page.frameLocator('#result-frame');
+    const frame = page.frameLocator('iframe#result-frame');
     await frame.locator('section[data-page="1"] p').waitFor();
     // innerText, as a reader sees it: a <br> between lines is a break, not nothing.
     const resultText = await frame.locator('body').innerText();
