@@ -12,7 +12,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chromium, type BrowserContext, type Page, type WebSocket as PageWebSocket } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type WebSocketRoute } from 'playwright-core';
 import { loadConfig } from '../../local/config';
 import { createLogger } from '../../local/logger';
 import { startLocalService, type LocalService } from '../../local/service';
@@ -36,9 +36,8 @@ if (!available && process.env.CI !== 'true') {
   process.stdout.write(`browser e2e skipped: no Chromium at ${CHROMIUM} (Debian: apt-get install chromium)\n`);
 }
 
-describe('Chromium and the page', () => {
-  it('is installed where the browser suite expects it (required under CI=true)', () => {
-    if (process.env.CI !== 'true') return;
+(process.env.CI === 'true' ? describe : describe.skip)('Chromium under CI=true', () => {
+  it('is installed where the browser suite expects it', () => {
     // Assess
     expect({ chromium: CHROMIUM, exists: available }).toEqual({ chromium: CHROMIUM, exists: true });
   });
@@ -52,6 +51,9 @@ describe('Chromium and the page', () => {
   let page: Page;
   const consoleErrors: string[] = [];
   const statusFrames: Array<{ taskId: string; status: string; seq: number }> = [];
+  /** The page's WebSocket connections, passed through to the service, so a test can cut one. */
+  const sockets: WebSocketRoute[] = [];
+  const apiCalls: string[] = [];
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'untxt-browser-'));
@@ -75,12 +77,16 @@ describe('Chromium and the page', () => {
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
-    page.on('websocket', (socket: PageWebSocket) =>
-      socket.on('framereceived', ({ payload }) => {
+    page.on('request', (r) => apiCalls.push(`${r.method()} ${new URL(r.url()).pathname}`));
+    await context.routeWebSocket(/\/ws\?/, (socket) => {
+      const server = socket.connectToServer();
+      sockets.push(server);
+      server.onMessage((payload) => {
         const message = JSON.parse(String(payload)) as { type: string; taskId: string; status: string; seq: number };
         if (message.type === 'task.status') statusFrames.push({ taskId: message.taskId, status: message.status, seq: message.seq });
-      }),
-    );
+        socket.send(payload);
+      });
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -163,6 +169,25 @@ describe('Chromium and the page', () => {
     expect(image.width / image.height).toBeCloseTo(1240 / 520, 1);
   }, 60_000);
 
+  it('reconnects with a new ticket and re-reads the task list when the connection drops', async () => {
+    // Prepare
+    const before = { tickets: count(apiCalls, 'POST /v1/ws-ticket'), lists: count(apiCalls, 'GET /v1/tasks'), sockets: sockets.length };
+
+    const relisted = page.waitForResponse((r) => r.url().endsWith('/v1/tasks?limit=100'), { timeout: 15_000 });
+
+    // Act
+    await sockets[sockets.length - 1]!.close({ code: 4000, reason: 'dropped by the test' });
+    await page.locator('#live[data-state=offline]').waitFor();
+    await relisted;
+    await page.locator('#live[data-state=live]').waitFor({ timeout: 15_000 });
+
+    // Assess
+    expect(sockets.length).toBe(before.sockets + 1);
+    expect(count(apiCalls, 'POST /v1/ws-ticket')).toBe(before.tickets + 1);
+    expect(count(apiCalls, 'GET /v1/tasks')).toBeGreaterThan(before.lists);
+    expect(await page.locator('#task-rows tr[data-status=completed]').count()).toBe(1);
+  }, 30_000);
+
   it('ran without a console error or a Content-Security-Policy violation in any frame', async () => {
     // Prepare
     if (process.env.UPDATE_SCREENSHOT === '1') {
@@ -178,6 +203,8 @@ describe('Chromium and the page', () => {
     expect(consoleErrors).toEqual([]);
   });
 });
+
+const count = (calls: string[], call: string): number => calls.filter((c) => c === call).length;
 
 /** What the test reads of an `<img>` (the type-check has no DOM library). */
 interface Picture {
