@@ -123,11 +123,13 @@ function tooManyPages(pages: number | string, limits: ProbeLimits): ProbeResult 
 async function probePdf(reader: CachedReader, size: number, head: Uint8Array, limits: ProbeLimits): Promise<ProbeResult> {
   const pdfjs = loadPdfJs();
   const chunk = Math.min(HEAD_BYTES, size);
-  const transport: PdfRangeTransport = new pdfjs.PDFDataRangeTransport(size, head.subarray(0, chunk).slice());
+  // pdf.js transfers (detaches) what it is given: hand it copies. `new Uint8Array(view)` copies
+  // even for a Buffer, whose slice() would share (and so detach) the caller's memory.
+  const transport: PdfRangeTransport = new pdfjs.PDFDataRangeTransport(size, new Uint8Array(head.subarray(0, chunk)));
   // pdf.js asks for ranges through this method; answers arrive through onDataRange.
   (transport as PdfRangeTransport & { requestDataRange(begin: number, end: number): void }).requestDataRange = (begin, end) => {
     reader.read(begin, end - 1).then(
-      (bytes) => transport.onDataRange(begin, bytes.slice()),
+      (bytes) => transport.onDataRange(begin, new Uint8Array(bytes)),
       () => transport.abort(),
     );
   };
