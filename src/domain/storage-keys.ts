@@ -45,6 +45,9 @@ export function pageCheckpointKey(p: { prefix: string; page: number }): string {
   return `${p.prefix}pages/${p.page}.json`;
 }
 
+/** Page previews are WebP: the worker writes them, the page-image route serves them with this type. */
+export const PREVIEW_CONTENT_TYPE = 'image/webp';
+
 /** A small WebP of the page as the engine read it (boxes in the JSON view refer to it), beside its checkpoint. */
 export function pagePreviewKey(p: { prefix: string; page: number }): string {
   return `${p.prefix}pages/${p.page}.webp`;

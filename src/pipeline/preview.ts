@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { OcrPage, PageImage } from '../ocr/engine';
 
 export const PREVIEW_MAX_SIDE = 1200;
-export const PREVIEW_CONTENT_TYPE = 'image/webp';
+export { PREVIEW_CONTENT_TYPE } from '../domain/storage-keys';
 
 export async function renderPagePreview(image: PageImage, rotation: OcrPage['rotation']): Promise<Uint8Array> {
   const input =

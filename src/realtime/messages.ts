@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TASK_STATUSES } from '../domain/task';
 import type { TaskStatusEventDetail } from '../ports/event-bus';
 

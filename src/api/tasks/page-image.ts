@@ -1,9 +1,8 @@
 import * as z from 'zod';
-import { pagePreviewKey } from '../../domain/storage-keys';
+import { PREVIEW_CONTENT_TYPE, pagePreviewKey } from '../../domain/storage-keys';
 import { getTask } from '../../db/repositories/tasks';
 import { conflict, notFound } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
-import { PREVIEW_CONTENT_TYPE } from '../../pipeline/preview';
 import type { ApiDeps } from '../deps';
 import { auditedTaskRequest } from './access';
 

@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock } from '../../ports/clock';
 import { isWellFormedTicket, mintTicket, ticketHash, type IssuedTicket, type TicketStore } from './ticket-store';
 
