@@ -66,7 +66,7 @@ describe('restarting the local service', () => {
     const user = await register(stalled.url, 'restart');
     const ids: string[] = [];
     for (const line of ['First page survives', 'Second page survives', 'Third page survives']) {
-      ids.push(await submit(stalled.url, user, await scanPage({ lines: [line] }, { width: 900, height: 160 }), 'line.png', 'image/png'));
+      ids.push(await submit(stalled.url, user, await scanPage({ lines: [line] }, { width: 1100, height: 260 }), 'line.png', 'image/png'));
     }
     const pdf = await scannedPdf([await scanPage({ lines: ['Two pages'] }, { width: 600, height: 800 }), await scanPage({ lines: ['Still here'] }, { width: 600, height: 800 })]);
     ids.push(await submit(stalled.url, user, pdf, 'two.pdf', 'application/pdf'));
