@@ -11,7 +11,7 @@ import type { ResultFormat } from './args';
 import type { ApiClient } from './client';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { TaskFollower, type TaskView } from './follow';
-import { createProgressView, type FileProgress, type ProgressView } from './progress';
+import { createProgressView, type FileProgress } from './progress';
 
 /** Upload types by extension (the service's list: src/api/tasks/schemas.ts UPLOAD_TYPES). */
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
@@ -105,7 +105,6 @@ export async function runOcr(files: string[], format: ResultFormat, outDir: stri
         outcomes[i] = await processFile(files[i]!, join(outDir, names[i]!), format, {
           ctx,
           follower,
-          view,
           setNote: (note) => {
             rows[i] = { ...rows[i]!, note };
             view.update(i, rows[i]!);
@@ -125,7 +124,6 @@ export async function runOcr(files: string[], format: ResultFormat, outDir: stri
 interface FileDeps {
   ctx: OcrContext;
   follower: TaskFollower;
-  view: ProgressView;
   setNote: (note: string | undefined) => void;
   track: (taskId: string) => void;
 }

@@ -84,7 +84,7 @@ class BarProgress implements ProgressView {
 
   private draw(): void {
     this.clear();
-    const width = Math.max(20, (this.out.columns ?? 80) - 1);
+    const width = Math.max(20, (this.out.columns || 80) - 1);
     const nameWidth = Math.min(30, Math.max(...this.rows.filter(Boolean).map((r) => r.name.length), 4));
     const lines = this.rows.filter(Boolean).map((r) => {
       const name = r.name.length > nameWidth ? `${r.name.slice(0, nameWidth - 1)}…` : r.name.padEnd(nameWidth);
