@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../../local/config';
 import { createLogger } from '../../../local/logger';
 import { startLocalService, type LocalService, type LocalServiceOptions } from '../../../local/service';
+import type { TaskView } from '../../../cli/follow';
 import type { Database } from '../../../src/db/database';
 import { ensurePgliteTemplate } from '../../support/pglite-template';
 
@@ -112,14 +113,8 @@ export async function submit(base: string, user: User, bytes: Uint8Array, filena
   return task.id;
 }
 
-export interface TaskBody {
-  id: string;
-  status: string;
-  pagesDone: number;
-  pageCount: number | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-}
+/** What GET /v1/tasks/{id} answers in `task` (the fields these tests read): the CLI's view. */
+export type TaskBody = TaskView;
 
 export async function getTask(base: string, user: User, id: string): Promise<TaskBody> {
   const response = await getAuthorized(`${base}/v1/tasks/${id}`, user.token);
