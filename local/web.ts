@@ -64,7 +64,10 @@ export function mountWebApp(router: Router, options: { publicUrl: () => string; 
   const serve: RouteHandler = ({ req, res, params }) => {
     const publicUrl = options.publicUrl();
     const other = loopbackAlias(req.headers.host, publicUrl);
-    if (other) {
+    if (other === 'malformed') {
+      return sendProblem(res, { status: 400, code: 'bad_host', detail: 'The Host header is not a host name or address with an optional port.' });
+    }
+    if (other === 'alias') {
       // Presigned URLs and WebSocket tickets name the public host: the page must run on it.
       res.writeHead(308, { Location: `${publicUrl}${req.url ?? WEB_PATH}`, 'Cache-Control': 'no-store' }).end();
       return;
@@ -95,14 +98,20 @@ function loadFiles(dir: string): Map<string, { body: Buffer; contentType: string
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
- * True when the page was asked for under another loopback name than the public URL's
+ * `alias` when the page was asked for under another loopback name than the public URL's
  * (`localhost` for `127.0.0.1`): the same server, but another origin to the browser, so the
  * object store's URLs and the WebSocket would be cross-origin. Other hosts are left alone (a
- * proxy in front may well rewrite the Host header).
+ * proxy in front may well rewrite the Host header). `malformed` when the Host header is no host
+ * at all (`a b`, `[::1`): the client's error, answered 400 rather than thrown.
  */
-function loopbackAlias(hostHeader: string | undefined, publicUrl: string): boolean {
-  if (!hostHeader) return false;
+function loopbackAlias(hostHeader: string | undefined, publicUrl: string): 'alias' | 'other' | 'malformed' {
+  if (!hostHeader) return 'other';
   const wanted = new URL(publicUrl);
-  const asked = new URL(`http://${hostHeader}`);
-  return LOOPBACK.has(asked.hostname) && LOOPBACK.has(wanted.hostname) && asked.host !== wanted.host;
+  let asked: URL;
+  try {
+    asked = new URL(`http://${hostHeader}`);
+  } catch {
+    return 'malformed';
+  }
+  return LOOPBACK.has(asked.hostname) && LOOPBACK.has(wanted.hostname) && asked.host !== wanted.host ? 'alias' : 'other';
 }

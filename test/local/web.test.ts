@@ -74,4 +74,13 @@ describe('the web page as npm start serves it', () => {
     expect(response.status).toBe(308);
     expect(response.headers.location).toBe(`${base}/app/`);
   });
+
+  it.each(['a b', '[::1'])('answers a Host header of %p with 400 problem+json, not 500', async (host) => {
+    // Act
+    const response = await get(`${base}/app/`, host);
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
 });
