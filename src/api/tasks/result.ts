@@ -22,7 +22,7 @@ const FORMATS: Record<ResultFormat, { contentType: string; extension: string; ke
 /**
  * `GET /v1/tasks/{id}/result?format=html|text|json` (html when omitted):
  * html → `{url, expiresAt}`; text and json inline, or 303 to a presigned GET above the inline
- * limit (5 MB). The owner's task that has not completed → 409 `not_ready`; anyone else's → 404.
+ * limit (5 MB) or when the body, escaped into the proxy result, would not fit Lambda's 6 MB. The owner's task that has not completed → 409 `not_ready`; anyone else's → 404.
  */
 export async function getResultCore(
   req: ApiRequest,
@@ -53,11 +53,26 @@ export async function getResultCore(
   // One ranged read answers both questions: how large the object is, and (when small) its bytes.
   const limit = deps.config.limits.inlineResultMaxBytes;
   const object = await readUpTo(deps, key, limit);
-  if (object.totalSize > limit) {
+  const body = object.totalSize > limit ? undefined : Buffer.from(object.body).toString('utf8');
+  if (body === undefined || !fitsInProxyResult(body)) {
     const url = await presign();
     return { status: 303, headers: { location: url.url }, body: { url: url.url, expiresAt: url.expiresAt.toISOString() } };
   }
-  return { status: 200, rawBody: { contentType: spec.contentType, body: Buffer.from(object.body).toString('utf8') } };
+  return { status: 200, rawBody: { contentType: spec.contentType, body } };
+}
+
+/**
+ * Lambda refuses a response over 6 MB (6,291,556 bytes), and API Gateway turns that into a 502.
+ * The limit applies to the proxy result as JSON, where the body is a JSON string: quotes,
+ * backslashes and newlines take two bytes there, other control characters six. So a text or
+ * JSON result well under the 5 MB inline limit can still be too large once escaped (a JSON result
+ * is full of quotes). Bodies whose escaped form passes this bound go by presigned URL; the
+ * headroom below 6 MB is for the status, headers and the rest of the envelope.
+ */
+export const MAX_SERIALIZED_INLINE_BYTES = 5.5 * 1024 * 1024;
+
+export function fitsInProxyResult(body: string): boolean {
+  return Buffer.byteLength(JSON.stringify(body), 'utf8') <= MAX_SERIALIZED_INLINE_BYTES;
 }
 
 async function readUpTo(deps: Pick<ApiDeps, 'objectStore'>, key: string, limit: number): Promise<{ body: Uint8Array; totalSize: number }> {

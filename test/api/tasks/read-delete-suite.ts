@@ -180,6 +180,22 @@ export function registerReadDeleteSuite(backend: ApiBackend): void {
         expect(location.searchParams.get('response-content-disposition')).toBe(`attachment; filename="${taskId}.txt"`);
       });
 
+      it('answers 303 for a quote- and newline-heavy result under 5 MB whose escaped form would not fit a Lambda response', async () => {
+        // Prepare: 4.9 MB that JSON escaping doubles to 9.8 MB, past Lambda's 6 MB response limit.
+        const heavy = '"\n'.repeat(Math.floor((4.9 * 1024 * 1024) / 2));
+        const quotes = JSON.stringify({ text: '"'.repeat(Math.floor((4.8 * 1024 * 1024) / 2)) });
+        const { taskId } = await completedTask(h, alice.userId, { text: heavy, json: quotes });
+
+        // Act
+        const text = await raw(getResultCore, h.deps, { method: 'GET', principal: alice, pathParameters: { id: taskId }, query: { format: 'text' } });
+        const json = await raw(getResultCore, h.deps, { method: 'GET', principal: alice, pathParameters: { id: taskId }, query: { format: 'json' } });
+
+        // Assess
+        expect(Math.max(Buffer.byteLength(heavy), Buffer.byteLength(quotes))).toBeLessThan(h.deps.config.limits.inlineResultMaxBytes);
+        expect([text.status, json.status]).toEqual([303, 303]);
+        expect(text.headers?.location).toEqual(expect.stringContaining(taskId));
+      });
+
       it('answers 409 not_ready to the owner of a task still awaiting upload, and 404 to anyone else', async () => {
         // Prepare
         const created = await run(createTaskCore, h.deps, { principal: alice, body: pdfBody(10) });
