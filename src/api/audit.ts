@@ -10,12 +10,13 @@ import type { ApiRequest } from '../http/request';
 export async function auditRequest(
   db: Queryable,
   req: Pick<ApiRequest, 'sourceIp' | 'requestId'>,
-  event: { action: string; actorUserId: string | null; taskId?: string | null },
+  event: { action: string; actorUserId: string | null; taskId?: string | null; subjectUserId?: string | null },
 ): Promise<void> {
   await appendAuditEvent(db, {
     actorUserId: event.actorUserId,
     action: event.action,
     taskId: event.taskId ?? null,
+    subjectUserId: event.subjectUserId ?? null,
     sourceIp: isIP(req.sourceIp) ? req.sourceIp : null,
     requestId: req.requestId.slice(0, 200),
   });

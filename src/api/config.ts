@@ -13,9 +13,12 @@ export interface ApiConfig {
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
   };
+  /** Failed-login throttling; see src/auth/login-throttle.ts for why there are two limits. */
   login: {
-    /** Consecutive failed logins after which an account is locked for `lockSeconds`. */
+    /** Failed logins from one address for one email within `lockSeconds` that lock that pair. */
     maxFailures: number;
+    /** Failed logins for one email from any address within `lockSeconds` that lock it everywhere. */
+    maxFailuresPerAccount: number;
     lockSeconds: number;
   };
   invites: { ttlSeconds: number };
@@ -46,7 +49,7 @@ export function defaultApiConfig(overrides: { registrationMode: RegistrationMode
       accessTokenTtlSeconds: 15 * 60,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
     },
-    login: { maxFailures: 5, lockSeconds: 15 * 60 },
+    login: { maxFailures: 5, maxFailuresPerAccount: 100, lockSeconds: 15 * 60 },
     invites: { ttlSeconds: 7 * 24 * 3600 },
     limits: {
       maxUploadBytes: 500 * 1024 * 1024,

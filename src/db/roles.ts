@@ -57,6 +57,8 @@ const API_GRANTS: Grants = {
   audit_events: ['INSERT'],
   // Registration claims an invite (used_at, used_by); admins create them.
   invites: ['SELECT', 'INSERT', 'UPDATE (used_at, used_by)'],
+  // Failed-login counters: counted, reset at a successful login, pruned when stale.
+  login_throttles: ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
 };
 
 const WORKER_GRANTS: Grants = {

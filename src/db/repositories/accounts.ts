@@ -5,7 +5,7 @@ import { isUuid } from './rows';
 /**
  * Account state the API checks on every authenticated request and at login: whether the user
  * may act, whether a session (refresh-token family) is still alive, and the failed-login
- * counter. Columns from migration 0002_auth.
+ * counters. Columns from migrations 0002_auth and 0003_login_throttles.
  */
 
 export interface PrincipalState {
@@ -42,7 +42,6 @@ export interface LoginAccount {
   totpSecret: string | null;
   disabled: boolean;
   approvalPending: boolean;
-  lockedUntil: Date | null;
 }
 
 export async function findLoginAccount(db: Queryable, email: string): Promise<LoginAccount | null> {
@@ -54,9 +53,8 @@ export async function findLoginAccount(db: Queryable, email: string): Promise<Lo
     totp_secret: string | null;
     disabled: boolean;
     approval_pending: boolean;
-    locked_until: Date | null;
   }>(
-    `SELECT id, email, role, password_hash, totp_secret, disabled_at IS NOT NULL AS disabled, approval_pending, locked_until
+    `SELECT id, email, role, password_hash, totp_secret, disabled_at IS NOT NULL AS disabled, approval_pending
      FROM users WHERE lower(email) = lower($1)`,
     [email.trim()],
   );
@@ -70,31 +68,11 @@ export async function findLoginAccount(db: Queryable, email: string): Promise<Lo
         totpSecret: r.totp_secret,
         disabled: r.disabled,
         approvalPending: r.approval_pending,
-        lockedUntil: r.locked_until,
       }
     : null;
 }
 
-/**
- * Counts a failed login. The failure that reaches `maxFailures` locks the account until
- * `lockedUntil` and starts the count again, so each lock is followed by `maxFailures` more tries.
- */
-export async function recordFailedLogin(
-  db: Queryable,
-  input: { userId: string; maxFailures: number; lockedUntil: Date },
-): Promise<{ locked: boolean }> {
-  const { rows } = await db.query<{ locked: boolean }>(
-    `UPDATE users SET
-       locked_until  = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
-       failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END
-     WHERE id = $1
-     RETURNING locked_until = $3 AS locked`,
-    [input.userId, input.maxFailures, input.lockedUntil],
-  );
-  return { locked: rows[0]?.locked === true };
-}
-
-/** A successful login: the failure count starts over; a new hash replaces one with old parameters. */
+/** A successful login: a new hash replaces one with old parameters (and 0002's retired counter is cleared). */
 export async function recordSuccessfulLogin(db: Queryable, input: { userId: string; newPasswordHash?: string }): Promise<void> {
   await db.query(
     `UPDATE users SET failed_logins = 0, locked_until = NULL,
@@ -122,7 +100,7 @@ export async function markApprovalPending(db: Queryable, userId: string): Promis
   await db.query('UPDATE users SET disabled_at = now(), approval_pending = true, updated_at = now() WHERE id = $1', [userId]);
 }
 
-/** Enabling also approves a pending registration and lifts a login lock. */
+/** Enabling also approves a pending registration. (Login locks are keyed by email, not user, and run out on their own.) */
 export async function enableUser(db: Queryable, userId: string): Promise<boolean> {
   if (!isUuid(userId)) return false;
   const { rowCount } = await db.query(
@@ -202,4 +180,70 @@ export async function listAccounts(db: Queryable, opts: { limit: number; afterId
     opts.afterId === undefined ? [opts.limit] : [opts.limit, opts.afterId],
   );
   return rows.map(mapAccount);
+}
+
+/**
+ * Failed-login throttling (table login_throttles, migration 0003): counters keyed by an opaque
+ * key hash (src/auth/login-throttle.ts decides what is hashed). Times come from the caller's clock.
+ */
+
+/** The latest lock among `keyHashes` still in force at `now`, or null. */
+export async function findLoginLock(db: Queryable, keyHashes: readonly string[], now: Date): Promise<Date | null> {
+  const { rows } = await db.query<{ locked_until: Date | null }>(
+    `SELECT max(locked_until) AS locked_until FROM login_throttles
+     WHERE key_hash IN (${keyHashes.map((_, i) => `$${i + 2}`).join(', ')}) AND locked_until > $1`,
+    [now, ...keyHashes],
+  );
+  return rows[0]?.locked_until ?? null;
+}
+
+/**
+ * Counts one failure for `keyHash` in the window that began at most `windowSeconds` ago (an older
+ * window starts over). The failure that reaches `maxFailures` locks the key until `now +
+ * lockSeconds` and starts the count again, so each lock is followed by `maxFailures` more tries.
+ */
+export async function recordLoginFailure(
+  db: Queryable,
+  input: { keyHash: string; maxFailures: number; windowSeconds: number; lockSeconds: number; now: Date },
+): Promise<{ locked: boolean }> {
+  const windowStart = new Date(input.now.getTime() - input.windowSeconds * 1000);
+  const lockedUntil = new Date(input.now.getTime() + input.lockSeconds * 1000);
+  // One statement, so concurrent failures each count: the row is locked by the upsert.
+  const { rows } = await db.query<{ locked: boolean }>(
+    `INSERT INTO login_throttles AS t (key_hash, failures, window_started_at, locked_until, updated_at)
+     VALUES ($1, CASE WHEN 1 >= $3 THEN 0 ELSE 1 END, $2, CASE WHEN 1 >= $3 THEN $5::timestamptz END, $2)
+     ON CONFLICT (key_hash) DO UPDATE SET
+       failures = CASE
+         WHEN (CASE WHEN t.window_started_at > $4 THEN t.failures ELSE 0 END) + 1 >= $3 THEN 0
+         ELSE (CASE WHEN t.window_started_at > $4 THEN t.failures ELSE 0 END) + 1 END,
+       locked_until = CASE
+         WHEN (CASE WHEN t.window_started_at > $4 THEN t.failures ELSE 0 END) + 1 >= $3 THEN $5::timestamptz
+         ELSE t.locked_until END,
+       window_started_at = CASE
+         WHEN t.window_started_at > $4 AND t.failures + 1 < $3 THEN t.window_started_at ELSE $2 END,
+       updated_at = $2
+     RETURNING locked_until = $5::timestamptz AS locked`,
+    [input.keyHash, input.now, input.maxFailures, windowStart, lockedUntil],
+  );
+  return { locked: rows[0]?.locked === true };
+}
+
+/** A successful login: the counter of that key starts over (and its lock, if any, is lifted). */
+export async function clearLoginFailures(db: Queryable, keyHash: string): Promise<void> {
+  await db.query('DELETE FROM login_throttles WHERE key_hash = $1', [keyHash]);
+}
+
+/**
+ * Forgets up to `limit` counters untouched since `before` whose lock has passed. Called with each
+ * failure, so the table stays about as large as the failures of one window, however many
+ * addresses are tried.
+ */
+export async function pruneLoginThrottles(db: Queryable, input: { before: Date; now: Date; limit: number }): Promise<void> {
+  await db.query(
+    `DELETE FROM login_throttles WHERE key_hash IN (
+       SELECT key_hash FROM login_throttles
+       WHERE updated_at < $1 AND (locked_until IS NULL OR locked_until <= $2)
+       LIMIT $3)`,
+    [input.before, input.now, input.limit],
+  );
 }

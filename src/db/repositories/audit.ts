@@ -9,6 +9,8 @@ export interface NewAuditEvent {
   taskId?: string | null;
   sourceIp?: string | null;
   requestId?: string | null;
+  /** The account the event concerns when that is not the actor (a failed login's target). */
+  subjectUserId?: string | null;
 }
 
 /**
@@ -18,8 +20,8 @@ export interface NewAuditEvent {
  */
 export async function appendAuditEvent(db: Queryable, e: NewAuditEvent): Promise<void> {
   await db.query(
-    `INSERT INTO audit_events (actor_user_id, action, task_id, source_ip, request_id)
-     VALUES ($1, $2, $3, $4::inet, $5)`,
-    [e.actorUserId, e.action, e.taskId ?? null, e.sourceIp ?? null, e.requestId ?? null],
+    `INSERT INTO audit_events (actor_user_id, action, task_id, source_ip, request_id, subject_user_id)
+     VALUES ($1, $2, $3, $4::inet, $5, $6)`,
+    [e.actorUserId, e.action, e.taskId ?? null, e.sourceIp ?? null, e.requestId ?? null, e.subjectUserId ?? null],
   );
 }

@@ -41,8 +41,8 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
       return run(registerCore, d, { body: { email: address, password: PASSWORD } });
     }
 
-    async function login(body: Record<string, unknown>, d: ApiDeps = deps) {
-      return run(loginCore, d, { body });
+    async function login(body: Record<string, unknown>, d: ApiDeps = deps, sourceIp = '203.0.113.9') {
+      return run(loginCore, d, { body, sourceIp });
     }
 
     async function userSession(): Promise<{ email: string; accessToken: string; refreshToken: string }> {
@@ -174,6 +174,102 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
         expect(locked.headers['retry-after']).toBe(String(deps.config.login.lockSeconds));
         expect(locked.body).toMatchObject({ code: 'rate_limited' });
         expect(later.status).toBe(200);
+      });
+
+      it('answers an unknown email exactly like a registered one through failures and lock, each attempt paying the hash', async () => {
+        // Prepare
+        const known = email();
+        const unknown = email();
+        await register(known);
+        const verify = jest.spyOn(deps.passwords, 'verify');
+        const dummy = jest.spyOn(deps.passwords, 'dummyVerify');
+        const attempts = deps.config.login.maxFailures + 2;
+
+        // Act
+        const knownReplies = [];
+        for (let i = 0; i < attempts; i += 1) knownReplies.push(await login({ email: known, password: 'wrong password!' }));
+        const knownVerifies = verify.mock.calls.length;
+        const unknownReplies = [];
+        for (let i = 0; i < attempts; i += 1) unknownReplies.push(await login({ email: unknown, password: 'wrong password!' }));
+        const dummies = dummy.mock.calls.length;
+        verify.mockRestore();
+        dummy.mockRestore();
+
+        // Assess
+        expect(unknownReplies).toEqual(knownReplies);
+        expect(knownReplies.map((r) => r.status)).toEqual([...Array<number>(deps.config.login.maxFailures).fill(401), 429, 429]);
+        expect(knownReplies.at(-1)!.headers['retry-after']).toBe(String(deps.config.login.lockSeconds));
+        expect(knownVerifies).toBe(attempts);
+        expect(dummies).toBe(attempts);
+      });
+
+      it('keeps a lock caused from one address to that address: the owner elsewhere still logs in', async () => {
+        // Prepare
+        const address = email();
+        await register(address);
+        for (let i = 0; i < deps.config.login.maxFailures; i += 1) await login({ email: address, password: 'wrong password!' }, deps, '198.51.100.7');
+
+        // Act
+        const attacker = await login({ email: address, password: PASSWORD }, deps, '198.51.100.7');
+        const owner = await login({ email: address, password: PASSWORD }, deps, '192.0.2.44');
+
+        // Assess
+        expect(attacker.status).toBe(429);
+        expect(owner.status).toBe(200);
+      });
+
+      it('counts an IPv6 client per /64, so rotating addresses inside it does not escape the lock', async () => {
+        // Prepare
+        const address = email();
+        await register(address);
+        for (let i = 0; i < deps.config.login.maxFailures; i += 1) {
+          await login({ email: address, password: 'wrong password!' }, deps, `2001:db8:1:2::${i + 1}`);
+        }
+
+        // Act
+        const sameNetwork = await login({ email: address, password: PASSWORD }, deps, '2001:db8:1:2:ffff::9');
+        const otherNetwork = await login({ email: address, password: PASSWORD }, deps, '2001:db8:1:3::1');
+
+        // Assess
+        expect(sameNetwork.status).toBe(429);
+        expect(otherNetwork.status).toBe(200);
+      });
+
+      it('locks an email everywhere once failures from many addresses reach the per-account ceiling', async () => {
+        // Prepare
+        const address = email();
+        await register(address);
+        const strict: ApiDeps = { ...deps, config: { ...deps.config, login: { ...deps.config.login, maxFailuresPerAccount: 8 } } };
+        for (const ip of ['198.51.100.1', '198.51.100.2']) {
+          for (let i = 0; i < 4; i += 1) await login({ email: address, password: 'wrong password!' }, strict, ip);
+        }
+
+        // Act
+        const elsewhere = await login({ email: address, password: PASSWORD }, strict, '192.0.2.99');
+
+        // Assess
+        expect(elsewhere.status).toBe(429);
+      });
+
+      it('audits failed and throttled logins with the targeted account, and stores no email in the throttle', async () => {
+        // Prepare
+        const address = email();
+        const registered = await register(address);
+        const userId = (registered.body.user as { id: string }).id;
+        for (let i = 0; i < deps.config.login.maxFailures; i += 1) await login({ email: address, password: 'wrong password!' }, deps, '198.51.100.8');
+
+        // Act
+        await login({ email: address, password: PASSWORD }, deps, '198.51.100.8');
+        const { rows: events } = await harness.owner.query<{ action: string }>(
+          'SELECT action FROM audit_events WHERE subject_user_id = $1 ORDER BY id',
+          [userId],
+        );
+        const { rows: throttles } = await harness.owner.query<{ row: string }>('SELECT t::text AS row FROM login_throttles t');
+
+        // Assess
+        expect(events.map((e) => e.action)).toEqual([...Array<string>(deps.config.login.maxFailures).fill('auth.login_failed'), 'auth.login_throttled']);
+        expect(throttles.length).toBeGreaterThan(0);
+        expect(throttles.some((t) => t.row.toLowerCase().includes('example.com'))).toBe(false);
       });
 
       it('returns a Bearer access token of 15 minutes and an opaque refresh token', async () => {
