@@ -69,9 +69,24 @@ export function attachLocalWebSocket(options: LocalWebSocketOptions): LocalWebSo
   };
   const unsubscribe = options.events.subscribe((detail) => notifyTaskStatus(detail, { connections, sender, logger }).then(() => undefined));
 
+  /**
+   * An `upgrade` listener that throws takes the whole process down (Node re-throws it on the
+   * server), so nothing may escape it: an unparsable target is a 400, anything else unexpected
+   * destroys this one socket.
+   */
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    try {
+      handleUpgrade(req, socket, head);
+    } catch (error) {
+      logger.error('WebSocket handshake failed', { error: errorSummary(error) });
+      socket.destroy();
+    }
+  };
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', (error) => logger.debug('WebSocket handshake socket error', { error: errorSummary(error) }));
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseTarget(req.url);
+    if (!url) return refuse(socket, 400, 'bad_request', 'The request target is not a valid URL.');
     if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', 'No WebSocket endpoint here.');
     if (closing) return refuse(socket, 503, 'unavailable', 'The service is shutting down.');
     void authorizeConnect(url.searchParams.get('ticket'), { tickets })
@@ -124,6 +139,15 @@ export function attachLocalWebSocket(options: LocalWebSocketOptions): LocalWebSo
         await new Promise<void>((resolve) => wss.close(() => resolve()));
       })()),
   };
+}
+
+/** The request target as a URL, or undefined when it is not one (e.g. `http://[/ws`). */
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return undefined;
+  }
 }
 
 function isPing(data: RawData, isBinary: boolean): boolean {

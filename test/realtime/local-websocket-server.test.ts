@@ -4,7 +4,7 @@
  * from the in-process bus.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createLogger } from '../../local/logger';
 import { attachLocalWebSocket, type LocalWebSocket } from '../../local/websocket';
@@ -71,6 +71,31 @@ describe('the local WebSocket endpoint on its own', () => {
     expect(unknown).toBe(401);
     expect(tickets.size).toBe(1);
     expect(websocket.clientCount).toBe(0);
+  });
+
+  /** A raw HTTP request on a fresh TCP connection; resolves with everything the server sent before closing. */
+  const rawRequest = (request: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const { port } = server.address() as AddressInfo;
+      const socket = tcpConnect(port, '127.0.0.1', () => socket.write(request));
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      socket.on('error', reject);
+    });
+
+  it('answers an upgrade whose target is not a valid URL with 400 and keeps serving', async () => {
+    // Prepare
+    const malformed = ['GET http://[/ws HTTP/1.1', 'Host: localhost', 'Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', '', ''].join('\r\n');
+
+    // Act
+    const answer = await rawRequest(malformed);
+    const client = await connect(USER_A);
+
+    // Assess
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).toContain('"code":"bad_request"');
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
   });
 
   it('answers a message that matches no route as API Gateway does, and ping with pong', async () => {
