@@ -209,9 +209,9 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const first = hex64();
         await createSession(db, { userId: user.id, tokenHash: first, expiresAt: new Date(Date.now() + 86_400_000) });
         const second = hex64();
-        const rotated = await rotateSession(db, { tokenHash: first, newTokenHash: second, expiresAt: new Date(Date.now() + 86_400_000) });
+        const rotated = await rotateSession(db, { tokenHash: first, newTokenHash: second });
         // Act
-        const replay = await rotateSession(db, { tokenHash: first, newTokenHash: hex64(), expiresAt: new Date(Date.now() + 86_400_000) });
+        const replay = await rotateSession(db, { tokenHash: first, newTokenHash: hex64() });
         // Assess
         expect(rotated.status).toBe('rotated');
         expect(replay).toMatchObject({ status: 'reused', userId: user.id });

@@ -12,7 +12,10 @@ export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
 type SessionDeps = Pick<ApiDeps, 'signingKeys' | 'clock' | 'config'>;
 
-/** A new session family (login): a refresh token stored hashed, and an access token naming the family. */
+/**
+ * A new session family (login): a refresh token stored hashed, and an access token naming the
+ * family. The family's expiry is set here, once: refreshes hand it on unchanged.
+ */
 export async function startSession(
   db: Queryable,
   deps: SessionDeps,
@@ -29,7 +32,8 @@ export async function startSession(
   return tokenResponse(deps, { userId: user.id, role: user.role, sessionId: session.familyId, mfa }, refreshToken);
 }
 
-export function refreshExpiry(deps: Pick<ApiDeps, 'clock' | 'config'>): Date {
+/** The family's whole lifetime, from login: refresh tokens never extend it. */
+function refreshExpiry(deps: Pick<ApiDeps, 'clock' | 'config'>): Date {
   return new Date(deps.clock.now().getTime() + deps.config.tokens.refreshTokenTtlSeconds * 1000);
 }
 

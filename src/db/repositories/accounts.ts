@@ -15,21 +15,36 @@ export interface PrincipalState {
   disabled: boolean;
   /** The family has a token that is neither revoked nor expired. */
   sessionActive: boolean;
+  /** The family began with a TOTP-proven login less than `mfaMaxAgeSeconds` ago. */
+  mfaFresh: boolean;
 }
 
-/** One round trip: the user and whether the token's session still lives. */
-export async function findPrincipalState(db: Queryable, userId: string, sessionId: string): Promise<PrincipalState | null> {
+/**
+ * One round trip: the user, whether the token's session still lives, and whether its TOTP
+ * login is recent enough. The family's first token (the one markSessionMfa marks) was created at
+ * login, so its created_at is the time of the second factor; the database's clock decides, as it
+ * does for expiry.
+ */
+export async function findPrincipalState(
+  db: Queryable,
+  userId: string,
+  sessionId: string,
+  mfaMaxAgeSeconds: number,
+): Promise<PrincipalState | null> {
   if (!isUuid(userId) || !isUuid(sessionId)) return null;
-  const { rows } = await db.query<{ id: string; email: string; role: UserRole; disabled: boolean; session_active: boolean }>(
+  const { rows } = await db.query<{ id: string; email: string; role: UserRole; disabled: boolean; session_active: boolean; mfa_fresh: boolean }>(
     `SELECT u.id, u.email, u.role, u.disabled_at IS NOT NULL AS disabled,
             EXISTS (SELECT 1 FROM sessions s
-                    WHERE s.family_id = $2 AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > now()) AS session_active
+                    WHERE s.family_id = $2 AND s.user_id = u.id AND s.revoked_at IS NULL AND s.expires_at > now()) AS session_active,
+            EXISTS (SELECT 1 FROM sessions s
+                    WHERE s.family_id = $2 AND s.user_id = u.id AND s.mfa
+                      AND s.created_at > now() - make_interval(secs => $3::double precision)) AS mfa_fresh
      FROM users u WHERE u.id = $1`,
-    [userId, sessionId],
+    [userId, sessionId, mfaMaxAgeSeconds],
   );
   const row = rows[0];
   return row
-    ? { userId: row.id, email: row.email, role: row.role, disabled: row.disabled, sessionActive: row.session_active }
+    ? { userId: row.id, email: row.email, role: row.role, disabled: row.disabled, sessionActive: row.session_active, mfaFresh: row.mfa_fresh }
     : null;
 }
 
@@ -111,14 +126,9 @@ export async function enableUser(db: Queryable, userId: string): Promise<boolean
   return rowCount === 1;
 }
 
-/** Marks the session family a TOTP-proven login started; refreshes read it back with familyMfa. */
+/** Marks the session family a TOTP-proven login started (findPrincipalState reads it back, with its age). */
 export async function markSessionMfa(db: Queryable, sessionId: string): Promise<void> {
   await db.query('UPDATE sessions SET mfa = true WHERE id = $1', [sessionId]);
-}
-
-export async function familyMfa(db: Queryable, familyId: string): Promise<boolean> {
-  const { rows } = await db.query<{ mfa: boolean | null }>('SELECT bool_or(mfa) AS mfa FROM sessions WHERE family_id = $1', [familyId]);
-  return rows[0]?.mfa === true;
 }
 
 /** Logout: ends the session family the access token belongs to (only the caller's own). */

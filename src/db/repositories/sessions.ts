@@ -35,22 +35,24 @@ export type RotateOutcome =
   | { status: 'reused'; userId: string; familyId: string }
   | { status: 'invalid' };
 
-export async function rotateSession(
-  db: Queryable,
-  input: { tokenHash: string; newTokenHash: string; expiresAt: Date },
-): Promise<RotateOutcome> {
+/**
+ * Uses up a refresh token and issues its successor in the same family. The successor inherits
+ * the family's expiry: a family's lifetime is fixed at login and no number of refreshes extends
+ * it, so a stolen token that is kept in use still dies with its family.
+ */
+export async function rotateSession(db: Queryable, input: { tokenHash: string; newTokenHash: string }): Promise<RotateOutcome> {
   // One statement: the old token is used up and its successor created atomically, so two
   // concurrent refreshes with the same token cannot both succeed.
   const { rows } = await db.query<SessionRow>(
     `WITH old AS (
        UPDATE sessions SET rotated_at = now()
        WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > now()
-       RETURNING id, user_id, family_id
+       RETURNING id, user_id, family_id, expires_at
      )
      INSERT INTO sessions (user_id, family_id, token_hash, parent_id, expires_at)
-     SELECT user_id, family_id, $2, id, $3 FROM old
+     SELECT user_id, family_id, $2, id, expires_at FROM old
      RETURNING *`,
-    [input.tokenHash, input.newTokenHash, input.expiresAt],
+    [input.tokenHash, input.newTokenHash],
   );
   if (rows[0]) return { status: 'rotated', session: mapSession(rows[0]) };
 

@@ -52,14 +52,14 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
       return { email: address, accessToken: String(body.accessToken), refreshToken: String(body.refreshToken) };
     }
 
-    async function adminSession(): Promise<{ accessToken: string; withoutMfa: string }> {
+    async function adminSession(): Promise<{ accessToken: string; refreshToken: string; withoutMfa: string }> {
       const admin = await ensureFirstAdmin(deps.db, deps.passwords, { email: 'root@example.com', password: PASSWORD });
       const secret = admin.created ? admin.totpSecret : adminTotp;
       adminTotp = secret;
       const plain = await login({ email: 'root@example.com', password: PASSWORD });
       harness.clock.advance(30_000); // one TOTP step per login: codes are single-use
       const mfa = await login({ email: 'root@example.com', password: PASSWORD, totp: totpCode(secret, deps.clock.now()) });
-      return { accessToken: String(mfa.body.accessToken), withoutMfa: String(plain.body.accessToken) };
+      return { accessToken: String(mfa.body.accessToken), refreshToken: String(mfa.body.refreshToken), withoutMfa: String(plain.body.accessToken) };
     }
     let adminTotp = '';
 
@@ -330,6 +330,28 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
         expect(me.body).toMatchObject({ user: { email: session.email } });
       });
 
+      it('keeps the expiry fixed at login however often and however late the session is refreshed', async () => {
+        // Prepare
+        const session = await userSession();
+        const familyId = principalOf(session.accessToken).sessionId;
+        const expiries = async () =>
+          (await harness.owner.query<{ expires_at: Date }>('SELECT expires_at FROM sessions WHERE family_id = $1 ORDER BY created_at, id', [familyId])).rows.map((r) =>
+            r.expires_at.getTime(),
+          );
+        const [atLogin] = await expiries();
+
+        // Act
+        let token = session.refreshToken;
+        for (let day = 0; day < 3; day += 1) {
+          harness.clock.advance(10 * 24 * 3600 * 1000);
+          const rotated = await run(refreshCore, deps, { body: { refreshToken: token } });
+          token = String(rotated.body.refreshToken);
+        }
+
+        // Assess
+        expect(await expiries()).toEqual([atLogin, atLogin, atLogin, atLogin]);
+      });
+
       it('revokes the whole family when a rotated refresh token is presented again', async () => {
         // Prepare
         const session = await userSession();
@@ -394,6 +416,41 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
 
         // Assess
         expect(reply.status).toBe(403);
+        expect(reply.body).toMatchObject({ code: 'mfa_required' });
+      });
+
+      it('refuse an admin whose TOTP login is over 12 hours old with 403 mfa_required, refreshed or not', async () => {
+        // Prepare: the family's login row is what dates the second factor.
+        const admin = await adminSession();
+        const principal = principalOf(admin.accessToken);
+        const { rows } = await harness.owner.query<{ token_hash: string }>('SELECT token_hash FROM sessions WHERE family_id = $1', [principal.sessionId]);
+        expect(rows).toHaveLength(1);
+        const young = await run(listUsersCore, deps, { principal, method: 'GET' });
+        await harness.owner.query("UPDATE sessions SET created_at = now() - interval '12 hours 1 minute' WHERE family_id = $1", [principal.sessionId]);
+
+        // Act
+        const old = await run(listUsersCore, deps, { principal, method: 'GET' });
+
+        // Assess
+        expect(young.status).toBe(200);
+        expect(old.status).toBe(403);
+        expect(old.body).toMatchObject({ code: 'mfa_required' });
+      });
+
+      it('issue refreshed admin tokens without mfa once the TOTP login is over 12 hours old', async () => {
+        // Prepare
+        const admin = await adminSession();
+        const principal = principalOf(admin.accessToken);
+        const refreshToken = String(admin.refreshToken);
+        await harness.owner.query("UPDATE sessions SET created_at = now() - interval '13 hours' WHERE family_id = $1", [principal.sessionId]);
+
+        // Act
+        const refreshed = await run(refreshCore, deps, { body: { refreshToken } });
+        const reply = await run(listUsersCore, deps, { principal: principalOf(String(refreshed.body.accessToken)), method: 'GET' });
+
+        // Assess
+        expect(refreshed.status).toBe(200);
+        expect(principalOf(String(refreshed.body.accessToken)).mfa).toBe(false);
         expect(reply.body).toMatchObject({ code: 'mfa_required' });
       });
 
