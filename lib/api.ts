@@ -19,6 +19,7 @@ import type { Network } from './network';
 import { createNodeFunction } from './node-function';
 import { RESULTS_PREFIX, UPLOADS_PREFIX } from './storage';
 import type { TicketsTable } from './tickets-table';
+import type { ConnectionsTable } from './connections-table';
 
 const REPO_ROOT = path.join(__dirname, '..');
 
@@ -50,7 +51,8 @@ export type RouteAccess =
   | 'readResults'
   | 'eraseDocuments'
   | 'publishEvents'
-  | 'issueTickets';
+  | 'issueTickets'
+  | 'removeConnections';
 
 export const ROUTE_ACCESS: Readonly<Record<RouteId, readonly RouteAccess[]>> = {
   register: ['database'],
@@ -66,7 +68,8 @@ export const ROUTE_ACCESS: Readonly<Record<RouteId, readonly RouteAccess[]>> = {
   deleteTask: ['database', 'eraseDocuments', 'publishEvents'],
   wsTicket: ['database', 'issueTickets'],
   adminListUsers: ['database'],
-  adminDisableUser: ['database'],
+  // A disabled user's WebSocket connections are deleted, so the notifier posts to them no more.
+  adminDisableUser: ['database', 'removeConnections'],
   adminEnableUser: ['database'],
   adminInvite: ['database'],
   openapi: [],
@@ -98,6 +101,7 @@ export interface HttpApiProps {
   readonly documents: DocumentBucket;
   readonly bus: events.IEventBus;
   readonly tickets: TicketsTable;
+  readonly connections: ConnectionsTable;
   /** The private signing JWK set; only routes that issue tokens may read it. */
   readonly signingSecret: secretsmanager.ISecret;
   readonly signingSecretKey: kms.IKey;
@@ -277,6 +281,9 @@ export class HttpApi extends Construct {
         case 'issueTickets':
           props.tickets.grantIssue(fn);
           break;
+        case 'removeConnections':
+          props.connections.grantRemoveUserConnections(fn);
+          break;
       }
     }
   }
@@ -343,6 +350,7 @@ function handlerEnvironment(route: RouteSpec, props: HttpApiProps): Record<strin
       : {}),
     ...(access.includes('publishEvents') ? { EVENT_BUS_NAME: props.bus.eventBusName } : {}),
     ...(access.includes('issueTickets') ? { TICKETS_TABLE: props.tickets.table.tableName } : {}),
+    ...(access.includes('removeConnections') ? { CONNECTIONS_TABLE: props.connections.table.tableName } : {}),
   };
 }
 

@@ -3,8 +3,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { grantTableKey } from './keys';
 
 export interface ConnectionsTableProps {
+  /** The realtime key: the WebSocket functions run outside the VPC. */
   readonly key: kms.IKey;
 }
 
@@ -49,20 +51,34 @@ export class ConnectionsTable extends Construct {
   /** `$connect`: puts one item (no read, update or scan). */
   grantConnect(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:PutItem'], resources: [this.table.tableArn] }));
-    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    grantTableKey(this.table, grantee, 'write');
   }
 
   /** `$disconnect`: deletes one item by its key. */
   grantDisconnect(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:DeleteItem'], resources: [this.table.tableArn] }));
-    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt');
+    grantTableKey(this.table, grantee, 'read');
   }
 
   /** The notifier: queries the user index (and nothing else of the table), deletes gone connections. */
   grantNotify(grantee: iam.IGrantable): void {
+    this.grantQueryByUser(grantee);
+    this.grantDisconnect(grantee);
+  }
+
+  /**
+   * Disabling a user (the admin API route): finds the user's connections through the index and
+   * deletes them, so that user's sockets hear nothing more. The same access as the notifier's,
+   * minus posting; named apart because the caller and its reason differ.
+   */
+  grantRemoveUserConnections(grantee: iam.IGrantable): void {
+    this.grantQueryByUser(grantee);
+    this.grantDisconnect(grantee);
+  }
+
+  private grantQueryByUser(grantee: iam.IGrantable): void {
     grantee.grantPrincipal.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/${this.userIndexName}`] }),
     );
-    this.grantDisconnect(grantee);
   }
 }

@@ -3,8 +3,10 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { grantTableKey } from './keys';
 
 export interface TicketsTableProps {
+  /** The realtime key: the WebSocket authorizer, outside the VPC, redeems tickets. */
   readonly key: kms.IKey;
 }
 
@@ -42,7 +44,7 @@ export class TicketsTable extends Construct {
   /** Issuing a ticket: a conditional put, nothing else (no read, no update, no scan). */
   grantIssue(grantee: iam.IGrantable): void {
     this.table.grant(grantee, 'dynamodb:PutItem');
-    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt', 'kms:GenerateDataKey');
+    grantTableKey(this.table, grantee, 'write');
   }
 
   /**
@@ -51,6 +53,6 @@ export class TicketsTable extends Construct {
    */
   grantRedeem(grantee: iam.IGrantable): void {
     this.table.grant(grantee, 'dynamodb:DeleteItem');
-    this.table.encryptionKey?.grant(grantee, 'kms:Decrypt');
+    grantTableKey(this.table, grantee, 'read');
   }
 }

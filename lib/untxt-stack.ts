@@ -91,11 +91,12 @@ export class UntxtStack extends Stack {
       logKey: this.keys.logs,
       ...logs,
     });
-    this.connections = new ConnectionsTable(this, 'Connections', { key: this.keys.data });
-    // The gateway endpoints' policies name exactly these; the network exists before them.
+    this.connections = new ConnectionsTable(this, 'Connections', { key: this.keys.realtime });
+    // The gateway endpoints' policies name exactly these; the network exists before them. The
+    // connections table is reached from the VPC by the admin route that disables a user.
     this.network.allowS3Bucket(this.storage.bucket, 'readWrite');
     this.network.allowDynamoDbTable(this.connections.table);
-    this.tickets = new TicketsTable(this, 'Tickets', { key: this.keys.data });
+    this.tickets = new TicketsTable(this, 'Tickets', { key: this.keys.realtime });
     this.network.allowDynamoDbTable(this.tickets.table);
     this.provisioning = new ApiProvisioning(this, 'ApiProvisioning', {
       network: this.network,
@@ -127,6 +128,7 @@ export class UntxtStack extends Stack {
       documents,
       bus: this.events.bus,
       tickets: this.tickets,
+      connections: this.connections,
       signingSecret: this.provisioning.signingSecret,
       signingSecretKey: this.keys.data,
       publicJwks: this.provisioning.publicJwks,

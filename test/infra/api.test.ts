@@ -150,13 +150,39 @@ describe('the API handler roles', () => {
     expect(functionActions(template, stack, fnOf('deleteTask'))).toContain('events:PutEvents');
   });
 
-  it('let only wsTicket put tickets, and nothing else on the table', () => {
+  it('let only wsTicket put tickets and adminDisableUser remove connections, and nothing else on DynamoDB', () => {
     // Act
     const dynamo = ROUTES.filter((r) => functionActions(template, stack, fnOf(r.id)).some((a) => a.startsWith('dynamodb:'))).map((r) => r.id);
 
     // Assess
-    expect(dynamo).toEqual(['wsTicket']);
+    expect(dynamo.sort()).toEqual(['adminDisableUser', 'wsTicket']);
     expect(functionActions(template, stack, fnOf('wsTicket')).filter((a) => a.startsWith('dynamodb:'))).toEqual(['dynamodb:PutItem']);
+  });
+
+  it('let adminDisableUser find a user\'s connections through the user index and delete them, with the table named in its environment', () => {
+    // Act
+    const statements = functionStatements(template, stack, fnOf('adminDisableUser'));
+    const dynamo = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    const env = (fnProps('adminDisableUser').Environment as { Variables: Record<string, unknown> }).Variables;
+
+    // Assess
+    const table = arnOf(stack.connections.table);
+    expect(dynamo.map((st) => [actionsOf(st), resourcesOf(st)])).toEqual([
+      [['dynamodb:Query'], [{ 'Fn::Join': ['', [table, `/index/${stack.connections.userIndexName}`]] }]],
+      [['dynamodb:DeleteItem'], [table]],
+    ]);
+    expect(kms).toEqual([
+      expect.objectContaining({
+        Action: 'kms:Decrypt',
+        Resource: arnOf(stack.keys.realtime),
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] }, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    ]);
+    expect(env.CONNECTIONS_TABLE).toEqual({ Ref: idOf(stack.connections.table) });
+    for (const other of ROUTES.filter((r) => r.id !== 'adminDisableUser')) {
+      expect((fnProps(other.id).Environment as { Variables: Record<string, unknown> }).Variables.CONNECTIONS_TABLE).toBeUndefined();
+    }
   });
 
   it('let a route connect to the database only when its access list says so', () => {
@@ -410,9 +436,9 @@ describe('the ws-ticket table', () => {
     expect(table().TimeToLiveSpecification).toEqual({ AttributeName: TICKET_TABLE_SCHEMA.ttlAttribute, Enabled: true });
   });
 
-  it('has point-in-time recovery and is encrypted with the data key', () => {
+  it('has point-in-time recovery and is encrypted with the realtime key, not the data key', () => {
     // Assess
     expect(table().PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
-    expect(table().SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.data) });
+    expect(table().SSESpecification).toMatchObject({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.realtime) });
   });
 });

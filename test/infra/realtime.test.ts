@@ -1,7 +1,7 @@
 import { EVENT_BUS_NAME, TASK_EVENT_SOURCE, TASK_STATUS_CHANGED } from '../../lib/event-bus';
 import { NOTIFICATION_MAX_AGE, NOTIFIER_ASYNC_RETRIES, NOTIFIER_TARGET_RETRIES, TICKET_IDENTITY_SOURCE, WEBSOCKET_STAGE_NAME } from '../../lib/realtime';
 import { CONNECTION_TABLE_SCHEMA } from '../../src/realtime/dynamodb-connection-store';
-import { actionsOf, functionActions, functionStatements, overlyBroadStatements, resourcesOf, type StatementJson } from './support/iam';
+import { actionsOf, functionActions, functionStatements, overlyBroadStatements, resourcesOf, roleStatements, type StatementJson } from './support/iam';
 import { synthUntxt } from './support/synth';
 import { logicalIdOf, resourceById, type CfnResourceJson } from './support/template';
 
@@ -107,6 +107,48 @@ describe('the connections table', () => {
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ]);
+  });
+});
+
+describe('the realtime key', () => {
+  const region = { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] };
+  const policies = () => Object.values(template.findResources('AWS::IAM::Policy')) as CfnResourceJson[];
+  const statementsOf = (policy: CfnResourceJson) => (policy.Properties.PolicyDocument as { Statement: StatementJson[] }).Statement;
+  const mentions = (st: StatementJson, key: Parameters<typeof logicalIdOf>[1]) => JSON.stringify(resourcesOf(st)).includes(`"${idOf(key)}"`);
+
+  it('encrypts the tickets and connections tables, and rotates', () => {
+    // Assess
+    for (const table of [stack.tickets.table, stack.connections.table]) {
+      expect(propsOf(table).SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.realtime) });
+    }
+    expect(propsOf(stack.keys.realtime).EnableKeyRotation).toBe(true);
+  });
+
+  it('is granted only for use through DynamoDB, by this account', () => {
+    // Act
+    const grants = policies().flatMap(statementsOf).filter((st) => mentions(st, stack.keys.realtime));
+
+    // Assess
+    expect(grants.length).toBeGreaterThan(0);
+    for (const st of grants) {
+      expect(actionsOf(st).every((a) => a === 'kms:Decrypt' || a === 'kms:GenerateDataKey')).toBe(true);
+      expect(st.Condition).toEqual({ StringEquals: { 'kms:ViaService': region, 'kms:CallerAccount': { Ref: 'AWS::AccountId' } } });
+    }
+  });
+
+  it('leaves every function outside the VPC without any permission on the data key', () => {
+    // Act
+    const outside = resourcesOfType('AWS::Lambda::Function').filter(([, fn]) => fn.Properties.VpcConfig === undefined);
+    const onDataKey = outside.flatMap(([id, fn]) => {
+      const roleId = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return roleStatements(template, stack, roleId)
+        .filter((st) => JSON.stringify(st).includes(`"${idOf(stack.keys.data)}"`))
+        .map(() => id);
+    });
+
+    // Assess
+    expect(outside.map(([id]) => id)).toEqual(expect.arrayContaining(Object.values(functions()).map((fn) => idOf(fn))));
+    expect(onDataKey).toEqual([]);
   });
 });
 

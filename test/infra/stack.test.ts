@@ -25,12 +25,12 @@ const isServicePrincipal = (st: PolicyStatementJson, service: string): boolean =
   JSON.stringify(st.Principal?.Service) === JSON.stringify(service);
 
 describe('the KMS keys', () => {
-  it('are four customer-managed keys, all with rotation on', () => {
+  it('are five customer-managed keys, all with rotation on', () => {
     // Act
     const keys = resourcesOfType('AWS::KMS::Key');
 
     // Assess
-    expect(keys).toHaveLength(4);
+    expect(keys).toHaveLength(5);
     for (const key of keys) expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
@@ -718,12 +718,12 @@ describe('the connections table', () => {
     });
   });
 
-  it('expires items by TTL, has point-in-time recovery and is encrypted with the data key', () => {
+  it('expires items by TTL, has point-in-time recovery and is encrypted with the realtime key', () => {
     // Assess
     expect(table().Properties).toMatchObject({
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.data) },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.realtime) },
     });
   });
 });
