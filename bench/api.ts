@@ -32,6 +32,7 @@ import { openPgliteDatabase } from '../src/db/pglite-database';
 import { createSession } from '../src/db/repositories/sessions';
 import { createUser } from '../src/db/repositories/users';
 import { json, type Principal } from '../src/http/request';
+import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
 import { InMemoryTicketStore } from '../src/realtime/tickets/memory-ticket-store';
 import { completedTask } from '../test/api/tasks/task-harness';
 import { proxyEvent, type EventInput } from '../test/lambdas/support/events';
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       objectStore: store,
       eventBus: bus,
       tickets: new InMemoryTicketStore(systemClock),
+      connections: new InMemoryConnectionStore(systemClock),
       clock: systemClock,
       signingKeys: staticSigningKeys(await generateSigningJwks()),
       passwords: scryptHasher(),

@@ -12,6 +12,7 @@ import type { Database } from '../src/db/database';
 import { ApiError, problemResponse } from '../src/http/problem';
 import type { EventBus } from '../src/ports/event-bus';
 import type { ObjectStore } from '../src/ports/object-store';
+import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
 import { InMemoryTicketStore } from '../src/realtime/tickets/memory-ticket-store';
 import { isRouteModule } from '../lambdas/api/define-handler';
 import { toProxyResult } from '../lambdas/api/http-handler';
@@ -43,6 +44,8 @@ export async function buildLocalApiDeps(parts: LocalApiParts): Promise<ApiDeps> 
     objectStore: parts.objectStore,
     eventBus: parts.eventBus,
     tickets: parts.tickets ?? new InMemoryTicketStore(systemClock),
+    // Replaced by the /ws server's own store once it is attached (local/service.ts).
+    connections: new InMemoryConnectionStore(systemClock),
     clock: systemClock,
     signingKeys: await loadOrCreateLocalSigningKeys(parts.dataDir),
     passwords: scryptHasher(),

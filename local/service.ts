@@ -135,6 +135,8 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     cleanup.push(() => closeServer(server));
     // Closed before the server (cleanup runs in reverse): open sockets would keep close() waiting.
     const websocket = attachLocalWebSocket({ server, tickets: api.deps.tickets, events: eventBus, clock: api.deps.clock, logger });
+    // One store: what disable-user deletes is what the local notifier reads.
+    api.deps.connections = websocket.connections;
     cleanup.push(() => websocket.close());
     baseUrl = config.publicUrl ?? `http://${displayHost(config.host)}:${address.port}`;
     // ws-ticket URLs name the WebSocket endpoint, which shares this port at /ws.

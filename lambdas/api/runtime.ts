@@ -17,6 +17,7 @@ export const AWS_PART_VARIABLES = {
   objectStore: 'DOCUMENTS_BUCKET',
   eventBus: 'EVENT_BUS_NAME',
   tickets: 'TICKETS_TABLE',
+  connections: 'CONNECTIONS_TABLE',
   signingKeys: 'JWT_SIGNING_SECRET_ARN',
 } as const;
 
@@ -36,6 +37,7 @@ export type AwsPartBuilders = { readonly [K in AwsPart]?: (value: string) => Api
  * | DOCUMENTS_BUCKET | task routes only |
  * | EVENT_BUS_NAME | task routes that change state (delete) |
  * | TICKETS_TABLE | ws-ticket only |
+ * | CONNECTIONS_TABLE | admin disable-user only: deletes the user's WebSocket connection items |
  * | REGISTRATION_MODE | open, invite (default) or approval |
  * | TOKEN_ISSUER, TOKEN_AUDIENCE | optional; must match the authorizer's |
  * | MAX_UPLOAD_BYTES, MAX_PAGES, MAX_CONCURRENT_TASKS, MAX_PAGES_PER_DAY, MAX_BYTES_PER_DAY | optional limits |
@@ -60,6 +62,7 @@ export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>
     objectStore: part('objectStore'),
     eventBus: part('eventBus'),
     tickets: part('tickets'),
+    connections: part('connections'),
     clock: systemClock,
     signingKeys: part('signingKeys'),
     passwords: scryptHasher(),

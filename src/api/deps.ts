@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
 import type { ObjectStore } from '../ports/object-store';
+import type { ConnectionStore } from '../realtime/connection-store';
 import type { TicketStore } from '../realtime/tickets/ticket-store';
 import type { ApiConfig } from './config';
 
@@ -24,6 +25,12 @@ export interface ApiDeps {
   objectStore: ObjectStore;
   eventBus: EventBus;
   tickets: TicketStore;
+  /**
+   * Who holds an open WebSocket (DynamoDB in AWS, the local /ws server's store locally). The API
+   * cannot close a socket (no route to the WebSocket management endpoint from the VPC), but
+   * deleting a user's rows leaves the notifier nothing to push to: disable-user does that.
+   */
+  connections: ConnectionStore;
   clock: Clock;
   signingKeys: SigningKeys;
   passwords: PasswordHasher;

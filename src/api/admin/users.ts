@@ -35,21 +35,34 @@ export async function listUsersCore(req: ApiRequest, deps: Pick<ApiDeps, 'db'>):
 
 /**
  * `POST /v1/admin/users/{id}/disable` → `{user}`. Every session of the user ends at once; their
- * still-valid access tokens are refused by every handler's re-check. An admin cannot disable
+ * still-valid access tokens are refused by every handler's re-check, and their open WebSocket
+ * connections are forgotten, so no further status is pushed to them. An admin cannot disable
  * themselves (which could leave no admin at all).
  */
-export async function disableUserCore(req: ApiRequest, deps: Pick<ApiDeps, 'db'>): Promise<ApiResponse> {
+export async function disableUserCore(req: ApiRequest, deps: Pick<ApiDeps, 'db' | 'connections'>): Promise<ApiResponse> {
   const admin = await requireAdmin(req, deps);
   const userId = parsePathId(req);
   if (userId === admin.id) throw conflict('cannot_disable_self', 'Admins cannot disable their own account.');
   const account = await deps.db.transaction(async (tx) => {
     if (!(await setUserDisabled(tx, { userId, disabled: true }))) return null;
     await revokeUserSessions(tx, userId);
-    await auditRequest(tx, req, { action: 'user.disable', actorUserId: admin.id });
+    await auditRequest(tx, req, { action: 'user.disable', actorUserId: admin.id, subjectUserId: userId });
     return findAccount(tx, userId);
   });
   if (!account) throw notFound();
+  // After the commit, so a connection made meanwhile cannot outlive it: its ticket came from a
+  // session that is now revoked. A failure here fails the request; disabling again is safe.
+  await forgetConnections(deps, userId);
   return json(200, { user: view(account) });
+}
+
+/**
+ * Deletes the user's rows from the connections table. The sockets stay open until API Gateway's
+ * idle or two-hour limit, but the notifier finds no connection of theirs to push to.
+ */
+async function forgetConnections(deps: Pick<ApiDeps, 'connections'>, userId: string): Promise<void> {
+  const ids = await deps.connections.listByUser(userId);
+  await Promise.all(ids.map((id) => deps.connections.delete(id)));
 }
 
 /** `POST /v1/admin/users/{id}/enable` → `{user}`: approves a pending registration or re-enables. */

@@ -404,6 +404,25 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
         expect(relogin.status).toBe(403);
         expect(relogin.body).toMatchObject({ code: 'account_disabled' });
       });
+
+      it("forgets a disabled user's WebSocket connections, so nothing more is pushed to them, and no one else's", async () => {
+        // Prepare
+        const admin = await adminSession();
+        const target = principalOf((await userSession()).accessToken);
+        const bystander = principalOf((await userSession()).accessToken);
+        const expiresAt = new Date(deps.clock.now().getTime() + 3600_000);
+        await deps.connections.put({ connectionId: 'target-1', userId: target.userId, expiresAt });
+        await deps.connections.put({ connectionId: 'target-2', userId: target.userId, expiresAt });
+        await deps.connections.put({ connectionId: 'bystander-1', userId: bystander.userId, expiresAt });
+
+        // Act
+        const disabled = await run(disableUserCore, deps, { principal: principalOf(admin.accessToken), pathParameters: { id: target.userId } });
+
+        // Assess
+        expect(disabled.status).toBe(200);
+        expect(await deps.connections.listByUser(target.userId)).toEqual([]);
+        expect(await deps.connections.listByUser(bystander.userId)).toEqual(['bystander-1']);
+      });
     });
 
     describe('admin routes', () => {

@@ -8,6 +8,7 @@ import { ApiError, problemResponse } from '../../../src/http/problem';
 import type { EventBus } from '../../../src/ports/event-bus';
 import type { ObjectStore } from '../../../src/ports/object-store';
 import { createLogger } from '../../../local/logger';
+import { InMemoryConnectionStore } from '../../../src/realtime/memory-connection-store';
 import type { Database } from '../../../src/db/database';
 import { pgliteBackend, type ApiBackend, type ApiTestDatabase } from './backends';
 
@@ -36,6 +37,7 @@ export async function openApiHarness(
     objectStore: notConfigured<ObjectStore>('objectStore'),
     eventBus: notConfigured<EventBus>('eventBus'),
     tickets: notConfigured<TicketStore>('tickets'),
+    connections: new InMemoryConnectionStore(clock),
     clock,
     signingKeys: staticSigningKeys(await generateSigningJwks()),
     passwords: scryptHasher(TEST_SCRYPT),
