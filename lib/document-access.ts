@@ -31,13 +31,14 @@ export class DocumentAccess {
 
   /**
    * Reading objects (whole or by byte range, and their size and checksum) under one prefix.
-   * ListBucket (keys hold ids only) makes S3 answer 404 rather than 403 for a missing object,
-   * which the object store reports as missing; S3 does not let that check be limited by prefix.
+   * ListBucket makes S3 answer 404 rather than 403 for a missing object, which the object store
+   * reports as missing. It is limited by `s3:prefix` to the same prefix, so the role can never
+   * list (or learn keys of) the other area of the bucket; a listing without a prefix is refused.
    */
   grantRead(grantee: iam.IGrantable, prefix: DocumentPrefix): void {
     this.allow(grantee, ['s3:GetObject', 's3:GetObjectAttributes'], [this.objects(prefix)]);
     this.acknowledgePrefix(grantee, prefix, 'Reading (GetObject, GetObjectAttributes)');
-    this.allow(grantee, ['s3:ListBucket'], [this.documents.bucket.bucketArn]);
+    this.allow(grantee, ['s3:ListBucket'], [this.documents.bucket.bucketArn], { StringLike: { 's3:prefix': [`${prefix}*`] } });
     this.allowKmsViaS3(grantee, ['kms:Decrypt']);
   }
 

@@ -139,6 +139,24 @@ describe('the API handler roles', () => {
     }
   });
 
+  it('let a route list the bucket only under the prefix it reads or erases', () => {
+    // Act
+    const listings = ROUTES.flatMap((r) =>
+      functionStatements(template, stack, fnOf(r.id)).flatMap((st) =>
+        actionsOf(st)
+          .filter((a) => a.startsWith('s3:List'))
+          .map((a) => [r.id, a, st.Condition] as const),
+      ),
+    );
+
+    // Assess
+    expect(listings).toEqual([
+      ['getResult', 's3:ListBucket', { StringLike: { 's3:prefix': ['results/*'] } }],
+      ['getPageImage', 's3:ListBucket', { StringLike: { 's3:prefix': ['results/*'] } }],
+      ['deleteTask', 's3:ListBucketVersions', { StringLike: { 's3:prefix': ['uploads/*', 'results/*'] } }],
+    ]);
+  });
+
   it('let only deleteTask erase object versions, listing versions only under uploads/ and results/', () => {
     // Act
     const erasers = ROUTES.filter((r) => functionActions(template, stack, fnOf(r.id)).includes('s3:DeleteObjectVersion')).map((r) => r.id);

@@ -72,6 +72,24 @@ describe('the intake function', () => {
     });
   });
 
+  it.each([
+    ['intake', () => pipeline.intake],
+    ['the sweeper', () => pipeline.sweeper],
+  ])('%s may list the bucket only under uploads/', (_name, fn) => {
+    // Act
+    const listings = functionStatements(template, stack, fn()).flatMap((st) =>
+      actionsOf(st)
+        .filter((a) => a.startsWith('s3:List'))
+        .map((a) => [a, st.Condition] as const),
+    );
+
+    // Assess
+    expect(listings.sort()).toEqual([
+      ['s3:ListBucket', { StringLike: { 's3:prefix': ['uploads/*'] } }],
+      ['s3:ListBucketVersions', { StringLike: { 's3:prefix': ['uploads/*'] } }],
+    ]);
+  });
+
   it('may send only to the jobs queue and publish only to the task bus', () => {
     // Act
     const statements = functionStatements(template, stack, pipeline.intake);
