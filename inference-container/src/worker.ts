@@ -16,6 +16,7 @@ import {
   claimTask,
   completeTask,
   failAbandonedTask,
+  findTaskById,
   findTaskWithUpload,
   getTaskHistory,
   recordPageDone,
@@ -313,8 +314,12 @@ export class Worker {
           signal.throwIfAborted();
           const image = await document.render(page);
           const result = await this.recognize(image);
+          // A lost lease may mean a deleted task, whose prefix was just erased: write nothing more
+          // (what an earlier page wrote since is erased once the pages settle, in onLeaseLost).
+          if (leaseSignal.aborted) return;
           // Before the checkpoint: a checkpointed page then has its preview (resumes skip both).
           await this.storePreview(task.resultsPrefix, image, result);
+          if (leaseSignal.aborted) return;
           await this.deps.objects.put({
             key: pageCheckpointKey({ prefix: task.resultsPrefix, page }),
             body: JSON.stringify(result),
@@ -329,7 +334,8 @@ export class Worker {
       }
       await Promise.all(running);
       await progress.flush();
-      if (failures.length > 0) throw leaseSignal.aborted ? new LeaseLostError() : failures[0];
+      if (leaseSignal.aborted) throw new LeaseLostError();
+      if (failures.length > 0) throw failures[0];
       return pages as OcrPage[];
     } finally {
       await document.close();
@@ -456,15 +462,11 @@ export class Worker {
 
   private async onJobError(error: unknown, task: TaskRecord, leaseToken: string, message: QueueMessage, lease: LeaseKeeper): Promise<JobOutcome> {
     const { db, logger } = this.deps;
-    if (error instanceof LeaseLostError || lease.lost) {
-      // Another claim owns the task now; its message is not ours to touch.
-      logger.warn('Lease lost; abandoning the job', { taskId: task.id });
-      return 'lease_lost';
-    }
+    if (error instanceof LeaseLostError || lease.lost) return this.onLeaseLost(task, message);
     if (this.shutdown.signal.aborted && !(error instanceof PermanentJobError)) {
       // Clean release: the attempt is given back and the next worker starts at once.
       lease.stop();
-      await releaseLease(db, { taskId: task.id, leaseToken });
+      if (!(await releaseLease(db, { taskId: task.id, leaseToken }))) return this.onLeaseLost(task, message);
       await this.makeVisible(message);
       logger.info('Released the task on shutdown', { taskId: task.id });
       return 'released';
@@ -485,6 +487,24 @@ export class Worker {
     lease.stop();
     await this.hide(message, Math.max(this.options.retryDelaySeconds, this.options.leaseSeconds));
     return 'retry';
+  }
+
+  /**
+   * Runs once every page of the attempt has settled. A task deleted under the job had its prefix
+   * erased by DELETE while pages were still in flight: what they wrote since (checkpoints hold
+   * document text, previews page images) is erased here, and the message of the now terminal task
+   * is deleted. Any other loss means another claim owns the task: its message is not ours to touch.
+   */
+  private async onLeaseLost(task: TaskRecord, message: QueueMessage): Promise<JobOutcome> {
+    const now = await findTaskById(this.deps.db, task.id);
+    if (now === null || now.status === 'deleted') {
+      await this.deps.objects.deleteAllVersions({ prefix: task.resultsPrefix });
+      await this.deps.jobs.delete(message.receiptHandle);
+      this.deps.logger.warn('The task was deleted during the job; erased what the job wrote', { taskId: task.id });
+      return 'deleted_message';
+    }
+    this.deps.logger.warn('Lease lost; abandoning the job', { taskId: task.id });
+    return 'lease_lost';
   }
 
   private async failExhausted(taskId: string): Promise<void> {

@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { claimTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
+import { claimTask, deleteTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
 import { systemClock } from '../../src/adapters/clock';
 import { UnreadablePageError } from '../../src/ocr/engine';
 import { handleDeadJob } from '../../src/pipeline/dead-letters';
@@ -219,6 +219,69 @@ describe('the worker', () => {
     // Assess
     expect(outcome).toBe('failed');
     expect((await findTaskById(h.database.db, task.id))!.errorCode).toBe('processing_failed');
+  });
+
+  it('erases what in-flight pages wrote after the task was deleted mid-job, writes nothing once the lease is lost, and deletes the message', async () => {
+    // Prepare: page 1 finishes after DELETE erased the prefix and is written before the heartbeat
+    // notices (the bug: its checkpoint and preview stayed); pages 2 and 3 finish after it noticed.
+    const task = await queuedTask(3);
+    let deleted!: () => void;
+    const afterDelete = new Promise<void>((r) => (deleted = r));
+    let leaseGone!: () => void;
+    const afterLeaseLoss = new Promise<void>((r) => (leaseGone = r));
+    let bothInEngine!: () => void;
+    const inEngine = new Promise<void>((r) => (bothInEngine = r));
+    let entered = 0;
+    const answer = engine.recognize.bind(engine);
+    engine.recognize = async (image) => {
+      if ((entered += 1) === 2) bothInEngine();
+      await (image.page === 1 ? afterDelete : afterLeaseLoss);
+      return answer(image);
+    };
+    const puts: string[] = [];
+    let pageOneWritten!: () => void;
+    const afterPageOne = new Promise<void>((r) => (pageOneWritten = r));
+    const put = h.objects.put.bind(h.objects);
+    jest.spyOn(h.objects, 'put').mockImplementation(async (input) => {
+      puts.push(input.key.slice(task.resultsPrefix.length));
+      const written = await put(input);
+      if (input.key.endsWith('pages/1.json')) pageOneWritten();
+      return written;
+    });
+    // Renewals wait for page 1's checkpoint, so the heartbeat notices the deletion only after it.
+    const renewals: number[] = [];
+    const db = h.database.db;
+    const query = (async (sql: string, params?: unknown[]) => {
+      const renewal = /^\s*UPDATE tasks SET lease_until = now\(\) \+ make_interval/.test(sql);
+      if (renewal) await afterPageOne;
+      const result = await db.query(sql, params);
+      if (renewal) renewals.push(result.rows.length);
+      return result;
+    }) as typeof db.query;
+    const watched = { kind: db.kind, query, transaction: db.transaction.bind(db), close: db.close.bind(db) };
+    const w = new Worker(
+      { db: watched, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger: silentLogger },
+      { ...FAST, maxPagesInFlight: 2, leaseSeconds: 30, heartbeatSeconds: 0.05 },
+    );
+    const running = w.handle(await receiveOne());
+    await inEngine;
+
+    // Act: DELETE as the API does it (tombstone, then every version under the prefix erased).
+    const tombstone = await deleteTask(db, { ownerId: h.userId, taskId: task.id });
+    await h.objects.deleteAllVersions({ prefix: tombstone!.resultsPrefix });
+    deleted();
+    while (!renewals.includes(0)) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setImmediate(r));
+    leaseGone();
+    const outcome = await running;
+
+    // Assess
+    expect(puts).toEqual(expect.arrayContaining(['pages/1.webp', 'pages/1.json']));
+    expect(puts.filter((key) => !key.startsWith('pages/1.'))).toEqual([]);
+    expect(h.objects.keys(task.resultsPrefix)).toEqual([]);
+    expect(outcome).toBe('deleted_message');
+    expect(await h.jobs.approximateDepth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+    expect((await h.task(task.id)).status).toBe('deleted');
   });
 
   it('releases its lease and makes the message visible again when stopped mid-job, without using an attempt', async () => {
