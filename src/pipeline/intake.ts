@@ -3,8 +3,8 @@
  * `awaiting_upload → queued` (event + job message) or `failed` with a code and a message a user
  * understands. Idempotent: S3 events are at least once and unordered, and every move is a
  * conditional UPDATE, so a duplicate changes nothing; a task found already `queued` gets its job
- * sent again (the claim removes duplicates), which is what keeps a lost job message from
- * stranding it.
+ * sent again (the claim removes duplicates) and its `queued` event published again (receivers
+ * drop a seq they passed), which is what keeps a lost job message or event from stranding it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../adapters/error-summary';
@@ -18,6 +18,7 @@ import type { ObjectStore } from '../ports/object-store';
 import { publishStatus } from './events';
 import { jobMessage, parseIntakeMessage, type CreatedObject } from './messages';
 import { HEAD_BYTES, probeDocument, type ProbeLimits } from './probe';
+import { resendQueued } from './resend';
 
 export interface IntakeDeps {
   db: Database;
@@ -67,7 +68,7 @@ export async function intakeObject(object: Pick<CreatedObject, 'key'>, deps: Int
   const { task, upload } = found;
   switch (task.status) {
     case 'queued':
-      await deps.jobs.send(jobMessage(task.id));
+      await resendQueued(deps, task);
       return 'job_resent';
     case 'awaiting_upload':
       return checkAndQueue(task, upload, deps);
@@ -93,12 +94,13 @@ async function checkAndQueue(task: TaskRecord, upload: UploadRef, deps: IntakeDe
     // Another delivery of this event moved the task first: only make sure a queued task has its job.
     const now = await findTaskById(deps.db, task.id);
     if (now?.status === 'queued') {
-      await deps.jobs.send(jobMessage(task.id));
+      await resendQueued(deps, now);
       return 'job_resent';
     }
     return 'already_processed';
   }
-  // Job before event: if sending fails, the intake message is retried and finds the task queued.
+  // Job before event: if either fails, the intake message is retried, finds the task queued and
+  // sends both again (resendQueued).
   if (transition.task.status === 'queued') await deps.jobs.send(jobMessage(task.id));
   await publishStatus(deps.events, transition.task, transition.seq, 'awaiting_upload', deps.clock.now());
   deps.logger.info('Intake decided', {

@@ -17,6 +17,7 @@ import type { ObjectStore } from '../ports/object-store';
 import { publishStatus } from './events';
 import type { IntakeOutcome } from './intake';
 import { jobMessage } from './messages';
+import { resendQueued } from './resend';
 
 export interface SweeperDeps {
   db: Database;
@@ -65,9 +66,17 @@ export async function sweep(deps: SweeperDeps, options: SweeperOptions = {}): Pr
     }
   };
 
+  // A stale queued task may have lost its event as well as its job (intake's message gave up
+  // between the two): both are sent again. A leased one already announced `processing`.
   const stale = await findStaleQueued(deps.db, { olderThanSeconds: o.queuedStaleSeconds, limit: o.limit });
+  for (const task of stale) {
+    await guarded(task.id, async () => {
+      await resendQueued(deps, task);
+      report.resent += 1;
+    });
+  }
   const leased = o.resendExpiredLeases ? await expiredLeases(deps.db, o.limit) : [];
-  for (const id of [...stale.map((t) => t.id), ...leased]) {
+  for (const id of leased) {
     await guarded(id, async () => {
       await deps.jobs.send(jobMessage(id));
       report.resent += 1;

@@ -82,7 +82,38 @@ describe('intake', () => {
     expect(late).toEqual(['job_resent']);
     const history = await getTaskHistory(h.database.db, task.id);
     expect(history.map((r) => r.toStatus)).toEqual(['awaiting_upload', 'queued']);
-    expect(h.bus.statuses(task.id)).toEqual(['queued']);
+    // Repeated with the seq of the one transition: receivers pass it on once.
+    const events = h.bus.events.filter((e) => e.taskId === task.id);
+    expect(new Set(events.map((e) => `${e.status}#${e.seq}`))).toEqual(new Set([`queued#${history[1]!.id}`]));
+  });
+
+  it.each([
+    ['sending the job', 'jobs'],
+    ['publishing the event', 'events'],
+  ] as const)('publishes the queued event on the retry when %s failed after the transition', async (_name, failing) => {
+    // Prepare: the first pass moves the task to queued, then the send or the publish throws.
+    const { task, key } = await h.createTask(await textPdf([['a']]));
+    const deps = h.intakeDeps();
+    const port = failing === 'jobs' ? deps.jobs : deps.events;
+    const method = failing === 'jobs' ? 'send' : 'publish';
+    jest.spyOn(port, method).mockRejectedValueOnce(new Error('unavailable'));
+    await expect(intakeObject({ key }, deps)).rejects.toThrow('unavailable');
+    const jobsBefore = (await h.jobs.approximateDepth()).visible;
+
+    // Act: the intake message is delivered again.
+    const retried = await intakeObject({ key }, deps);
+
+    // Assess
+    expect(retried).toBe('job_resent');
+    const queuedRow = (await getTaskHistory(h.database.db, task.id)).find((r) => r.toStatus === 'queued')!;
+    expect(h.bus.events.filter((e) => e.taskId === task.id).at(-1)).toMatchObject({
+      status: 'queued',
+      previousStatus: 'awaiting_upload',
+      seq: queuedRow.id,
+      pageCount: 1,
+      occurredAt: queuedRow.at.toISOString(),
+    });
+    expect((await h.jobs.approximateDepth()).visible).toBe(jobsBefore + 1);
   });
 
   it.each([

@@ -58,6 +58,21 @@ describe('the sweeper', () => {
     expect((await h.task(young)).status).toBe('queued');
   });
 
+  it('publishes the queued event of a stale queued task again, with the seq of its move to queued', async () => {
+    // Prepare: as if intake's message had given up after the transition, before the event.
+    const stale = await queuedTask();
+    h.bus.events.length = 0;
+    await age(stale, QUEUED_STALE_MIN + 1);
+
+    // Act
+    await sweep(deps());
+
+    // Assess
+    const queuedRow = (await getTaskHistory(h.database.db, stale)).find((r) => r.toStatus === 'queued')!;
+    expect(h.bus.events).toEqual([expect.objectContaining({ taskId: stale, status: 'queued', seq: queuedRow.id })]);
+    expect(await jobTaskIds()).toEqual([stale]);
+  });
+
   it('fails a task awaiting its upload past the URL expiry plus 15 minutes with upload_expired and one event', async () => {
     // Prepare
     const { task } = await h.createTask(pdf, { upload: false });
