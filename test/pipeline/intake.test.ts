@@ -94,9 +94,8 @@ describe('intake', () => {
     // Prepare: the first pass moves the task to queued, then the send or the publish throws.
     const { task, key } = await h.createTask(await textPdf([['a']]));
     const deps = h.intakeDeps();
-    const port = failing === 'jobs' ? deps.jobs : deps.events;
-    const method = failing === 'jobs' ? 'send' : 'publish';
-    jest.spyOn(port, method).mockRejectedValueOnce(new Error('unavailable'));
+    if (failing === 'jobs') jest.spyOn(deps.jobs, 'send').mockRejectedValueOnce(new Error('unavailable'));
+    else jest.spyOn(deps.events, 'publish').mockRejectedValueOnce(new Error('unavailable'));
     await expect(intakeObject({ key }, deps)).rejects.toThrow('unavailable');
     const jobsBefore = (await h.jobs.approximateDepth()).visible;
 
