@@ -17,6 +17,7 @@ import type { ConnectionsTable } from './connections-table';
 import { EVENT_BUS_NAME, TASK_EVENT_SOURCE, TASK_STATUS_CHANGED } from './event-bus';
 import type { Monitoring } from './monitoring';
 import { createNodeFunction, type NodeFunctionProps } from './node-function';
+import type { NotifiedStatusTable } from './notified-status-table';
 import type { TicketsTable } from './tickets-table';
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -39,6 +40,8 @@ export const NOTIFIER_ASYNC_RETRIES = 2;
 export interface RealtimeProps {
   readonly connections: ConnectionsTable;
   readonly tickets: TicketsTable;
+  /** The notifier's seq rule: the last status passed on per task. */
+  readonly notifiedStatus: NotifiedStatusTable;
   readonly bus: events.IEventBus;
   /** Encrypts the notifier's dead-letter queues (the messaging key). */
   readonly queueKey: kms.IKey;
@@ -136,12 +139,17 @@ export class Realtime extends Construct {
       description: 'untxt notifier: posts task status changes to the owner\'s WebSocket connections',
       // Fan-out with bounded retries per connection; well under a minute even when throttled.
       timeout: Duration.seconds(60),
-      environment: { CONNECTIONS_TABLE: props.connections.table.tableName, WEBSOCKET_CALLBACK_URL: this.stage.callbackUrl },
+      environment: {
+        CONNECTIONS_TABLE: props.connections.table.tableName,
+        NOTIFIED_STATUS_TABLE: props.notifiedStatus.table.tableName,
+        WEBSOCKET_CALLBACK_URL: this.stage.callbackUrl,
+      },
       retryAttempts: NOTIFIER_ASYNC_RETRIES,
       maxEventAge: NOTIFICATION_MAX_AGE,
       onFailure: sqsDestination(this.notifierFailures, props.queueKey),
     });
     props.connections.grantNotify(this.notifier);
+    props.notifiedStatus.grantClaim(this.notifier);
     this.grantPostToConnections(this.notifier);
     this.notifierRule = new events.Rule(this, 'NotifierRule', {
       eventBus: props.bus,

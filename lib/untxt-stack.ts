@@ -15,6 +15,7 @@ import { PipelineQueues } from './queues';
 import { Realtime } from './realtime';
 import { databaseRemovalPolicyFor, removalPolicyFor } from './removal';
 import { DocumentStorage } from './storage';
+import { NotifiedStatusTable } from './notified-status-table';
 import { TicketsTable } from './tickets-table';
 import { ROUTES } from '../lambdas/api/routes';
 
@@ -38,6 +39,7 @@ export class UntxtStack extends Stack {
   readonly migrations: DatabaseMigrations;
   readonly connections: ConnectionsTable;
   readonly tickets: TicketsTable;
+  readonly notifiedStatus: NotifiedStatusTable;
   readonly provisioning: ApiProvisioning;
   readonly api: HttpApi;
   readonly monitoring: Monitoring;
@@ -98,6 +100,8 @@ export class UntxtStack extends Stack {
     this.network.allowDynamoDbTable(this.connections.table);
     this.tickets = new TicketsTable(this, 'Tickets', { key: this.keys.realtime });
     this.network.allowDynamoDbTable(this.tickets.table);
+    // Used by the notifier alone, outside the VPC: not allowed through the gateway endpoint.
+    this.notifiedStatus = new NotifiedStatusTable(this, 'NotifiedStatus', { key: this.keys.realtime });
     this.provisioning = new ApiProvisioning(this, 'ApiProvisioning', {
       network: this.network,
       database: this.database,
@@ -146,6 +150,7 @@ export class UntxtStack extends Stack {
       monitoring: this.monitoring,
       intakeMaxConcurrency: config.intakeMaxConcurrency,
       maxPages: config.maxPages,
+      maxPagesPerDay: config.maxPagesPerDay,
       intakeAgeAlarm: Duration.minutes(config.intakeAgeAlarmMinutes),
       jobsAgeAlarm: Duration.minutes(config.jobsAgeAlarmMinutes),
       deadLetterRetentionDays: config.deadLetterRetentionDays,
@@ -155,6 +160,7 @@ export class UntxtStack extends Stack {
     this.realtime = new Realtime(this, 'Realtime', {
       connections: this.connections,
       tickets: this.tickets,
+      notifiedStatus: this.notifiedStatus,
       bus: this.events.bus,
       queueKey: this.keys.queues,
       monitoring: this.monitoring,

@@ -11,6 +11,7 @@ import type { ConnectionSender } from '../src/realtime/connection-sender';
 import { connect, disconnect, pong } from '../src/realtime/connections';
 import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
 import { MAX_FRAME_BYTES, PING_ACTION } from '../src/realtime/messages';
+import { InMemoryNotifiedStatusStore } from '../src/realtime/notified-status';
 import { notifyTaskStatus } from '../src/realtime/notifier';
 import type { TicketStore } from '../src/realtime/tickets/ticket-store';
 import { authorizeConnect } from '../src/realtime/ws-authorizer';
@@ -67,7 +68,8 @@ export function attachLocalWebSocket(options: LocalWebSocketOptions): LocalWebSo
         socket.send(frame, (error) => resolve(error ? 'gone' : 'sent'));
       }),
   };
-  const unsubscribe = options.events.subscribe((detail) => notifyTaskStatus(detail, { connections, sender, logger }).then(() => undefined));
+  const notified = new InMemoryNotifiedStatusStore();
+  const unsubscribe = options.events.subscribe((detail) => notifyTaskStatus(detail, { connections, sender, logger, notified }).then(() => undefined));
 
   /**
    * An `upgrade` listener that throws takes the whole process down (Node re-throws it on the

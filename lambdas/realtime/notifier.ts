@@ -1,6 +1,6 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { TASK_EVENT_SOURCE, TASK_STATUS_CHANGED } from '../../src/ports/event-bus';
-import { notifyTaskStatus, type NotifierDeps, type NotifyOutcome } from '../../src/realtime/notifier';
+import { notifyTaskStatus, type NotifierDeps, type NotifyOutcome, type StaleOutcome } from '../../src/realtime/notifier';
 import { realtimeRuntime } from './runtime';
 
 /**
@@ -9,7 +9,7 @@ import { realtimeRuntime } from './runtime';
  * malformed) is retried by Lambda and then lands on the on-failure destination.
  */
 export function notifierHandler(deps: () => NotifierDeps) {
-  return async (event: EventBridgeEvent<string, unknown>): Promise<NotifyOutcome | { ignored: true }> => {
+  return async (event: EventBridgeEvent<string, unknown>): Promise<NotifyOutcome | StaleOutcome | { ignored: true }> => {
     const current = deps();
     // The rule matches exactly these; anything else reaching here is a wiring mistake, not a task event.
     if (event.source !== TASK_EVENT_SOURCE || event['detail-type'] !== TASK_STATUS_CHANGED) {
@@ -25,5 +25,6 @@ export const handler = notifierHandler(() => ({
   connections: runtime.connections(),
   sender: runtime.sender(),
   logger: runtime.logger,
+  notified: runtime.notified(),
   delivered: runtime.delivered,
 }));

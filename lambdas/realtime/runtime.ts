@@ -7,6 +7,8 @@ import { ApiGatewayConnectionSender } from '../../src/realtime/api-gateway-sende
 import type { ConnectionStore } from '../../src/realtime/connection-store';
 import type { ConnectionSender } from '../../src/realtime/connection-sender';
 import { DynamoDbConnectionStore } from '../../src/realtime/dynamodb-connection-store';
+import { DynamoDbNotifiedStatusStore } from '../../src/realtime/dynamodb-notified-status-store';
+import type { NotifiedStatusStore } from '../../src/realtime/notified-status';
 import { RecentDeliveries } from '../../src/realtime/notifier';
 import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-store';
 import type { TicketStore } from '../../src/realtime/tickets/ticket-store';
@@ -23,6 +25,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * | CONNECTIONS_TABLE | connect, disconnect, notifier |
  * | TICKETS_TABLE | ws-authorizer |
  * | WEBSOCKET_CALLBACK_URL | notifier: the stage's `https://…/{stage}` management endpoint |
+ * | NOTIFIED_STATUS_TABLE | notifier: the last status passed on per task (its seq rule) |
  */
 export interface RealtimeRuntime {
   logger: Logger;
@@ -30,6 +33,7 @@ export interface RealtimeRuntime {
   connections: () => ConnectionStore;
   tickets: () => TicketStore;
   sender: () => ConnectionSender;
+  notified: () => NotifiedStatusStore;
   /** One per instance: remembers deliveries across retries that land on it. */
   delivered: RecentDeliveries;
 }
@@ -45,6 +49,7 @@ export function realtimeRuntime(serviceName: string, env: Env = process.env): Re
     clock: systemClock,
     connections: once(() => new DynamoDbConnectionStore({ client: documentClient(), tableName: required(env, 'CONNECTIONS_TABLE') })),
     tickets: once(() => new DynamoDbTicketStore({ client: documentClient(), tableName: required(env, 'TICKETS_TABLE'), clock: systemClock })),
+    notified: once(() => new DynamoDbNotifiedStatusStore({ client: documentClient(), tableName: required(env, 'NOTIFIED_STATUS_TABLE'), clock: systemClock })),
     sender: once(() => ApiGatewayConnectionSender.forEndpoint(required(env, 'WEBSOCKET_CALLBACK_URL'))),
     delivered: new RecentDeliveries(),
   };

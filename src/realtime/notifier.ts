@@ -4,11 +4,14 @@ import { taskStatusEventDetailSchema, type TaskStatusEventDetail } from '../port
 import type { ConnectionStore } from './connection-store';
 import { sendWithRetry, type ConnectionSender, type RetryPolicy, type RetryTools } from './connection-sender';
 import { encodeFrame, taskStatusMessage } from './messages';
+import type { NotifiedStatus, NotifiedStatusStore } from './notified-status';
 
 export interface NotifierDeps {
   connections: ConnectionStore;
   sender: ConnectionSender;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** The seq rule's shared state: the last status passed on per task. */
+  notified: NotifiedStatusStore;
   /** Remembers deliveries across a retried invocation (best effort; see RecentDeliveries). */
   delivered?: RecentDeliveries;
   retry?: RetryPolicy;
@@ -22,6 +25,11 @@ export interface NotifyOutcome {
   gone: number;
   /** Connections skipped because an earlier try of the same event already reached them. */
   skipped: number;
+}
+
+/** The event was older than (or the same as) the last status passed on for its task: nothing was posted. */
+export interface StaleOutcome {
+  stale: true;
 }
 
 /** Some connections could not be reached: the invocation fails so that it is retried. */
@@ -51,12 +59,22 @@ export class InvalidTaskEventError extends Error {
  * (Lambda's asynchronous retries, then the on-failure destination). A retried event may reach a
  * connection twice (at least once): `delivered` skips the connections an earlier try reached when
  * the retry lands on the same warm instance, and the client's seq rule drops any other duplicate.
+ *
+ * The notifier applies the seq rule itself first (DESIGN "Events and notifications"): an event
+ * older than the last status passed on for its task, or a duplicate of one already delivered, is
+ * dropped (`notified`, shared by every instance); see NotifiedStatusStore for why a retry of an
+ * event that was not delivered everywhere still goes through.
  */
-export async function notifyTaskStatus(rawDetail: unknown, deps: NotifierDeps): Promise<NotifyOutcome> {
+export async function notifyTaskStatus(rawDetail: unknown, deps: NotifierDeps): Promise<NotifyOutcome | StaleOutcome> {
   const parsed = taskStatusEventDetailSchema.safeParse(rawDetail);
   if (!parsed.success) throw new InvalidTaskEventError(parsed.error.issues.length);
   const detail = parsed.data;
   const frame = encodeFrame(taskStatusMessage(detail));
+  const status: NotifiedStatus = { seq: detail.seq, status: detail.status, pagesDone: detail.pagesDone };
+  if (!(await deps.notified.claim(detail.taskId, status))) {
+    deps.logger.info('Dropped a stale or duplicate task status', { taskId: detail.taskId, seq: detail.seq, status: detail.status, pagesDone: detail.pagesDone });
+    return { stale: true };
+  }
   const deliveryKey = eventKey(detail);
   const connectionIds = await deps.connections.listByUser(detail.userId);
 
@@ -87,6 +105,7 @@ export async function notifyTaskStatus(rawDetail: unknown, deps: NotifierDeps): 
     deps.logger.error('Task status not delivered to every connection', { ...log, failed: failures.length, error: errorSummary(failures[0]) });
     throw new NotifyError(failures.length, outcome, failures[0]);
   }
+  await deps.notified.confirm(detail.taskId, status);
   deps.logger.info('Task status delivered', log);
   return outcome;
 }

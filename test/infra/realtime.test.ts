@@ -1,6 +1,7 @@
 import { EVENT_BUS_NAME, TASK_EVENT_SOURCE, TASK_STATUS_CHANGED } from '../../lib/event-bus';
 import { NOTIFICATION_MAX_AGE, NOTIFIER_ASYNC_RETRIES, NOTIFIER_TARGET_RETRIES, TICKET_IDENTITY_SOURCE, WEBSOCKET_STAGE_NAME } from '../../lib/realtime';
 import { CONNECTION_TABLE_SCHEMA } from '../../src/realtime/dynamodb-connection-store';
+import { NOTIFIED_STATUS_TABLE_SCHEMA } from '../../src/realtime/dynamodb-notified-status-store';
 import { actionsOf, functionActions, functionStatements, overlyBroadStatements, resourcesOf, roleStatements, type StatementJson } from './support/iam';
 import { synthUntxt } from './support/synth';
 import { logicalIdOf, resourceById, type CfnResourceJson } from './support/template';
@@ -116,9 +117,9 @@ describe('the realtime key', () => {
   const statementsOf = (policy: CfnResourceJson) => (policy.Properties.PolicyDocument as { Statement: StatementJson[] }).Statement;
   const mentions = (st: StatementJson, key: Parameters<typeof logicalIdOf>[1]) => JSON.stringify(resourcesOf(st)).includes(`"${idOf(key)}"`);
 
-  it('encrypts the tickets and connections tables, and rotates', () => {
+  it('encrypts the tickets, connections and notified-status tables, and rotates', () => {
     // Assess
-    for (const table of [stack.tickets.table, stack.connections.table]) {
+    for (const table of [stack.tickets.table, stack.connections.table, stack.notifiedStatus.table]) {
       expect(propsOf(table).SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.realtime) });
     }
     expect(propsOf(stack.keys.realtime).EnableKeyRotation).toBe(true);
@@ -149,6 +150,33 @@ describe('the realtime key', () => {
     // Assess
     expect(outside.map(([id]) => id)).toEqual(expect.arrayContaining(Object.values(functions()).map((fn) => idOf(fn))));
     expect(onDataKey).toEqual([]);
+  });
+});
+
+describe('the notified-status table', () => {
+  it('is keyed by task id with a TTL, as the store writes it, with point-in-time recovery and the realtime key', () => {
+    // Act
+    const table = propsOf(stack.notifiedStatus.table);
+
+    // Assess
+    expect(table.KeySchema).toEqual([{ AttributeName: NOTIFIED_STATUS_TABLE_SCHEMA.partitionKey, KeyType: 'HASH' }]);
+    expect(table.TimeToLiveSpecification).toEqual({ AttributeName: NOTIFIED_STATUS_TABLE_SCHEMA.ttlAttribute, Enabled: true });
+    expect(table.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: arnOf(stack.keys.realtime) });
+    expect(table.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
+  it('is written by the notifier alone, named in its environment, and is not reachable from the VPC', () => {
+    // Act
+    const writers = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p).includes(`"${idOf(stack.notifiedStatus.table)}"`));
+    const env = (propsOf(realtime.notifier).Environment as { Variables: Record<string, unknown> }).Variables;
+    const endpoint = JSON.stringify(resourceById(template, idOf(stack.network.dynamoDbEndpoint)).Properties.PolicyDocument);
+
+    // Assess
+    expect(writers).toHaveLength(1);
+    expect(JSON.stringify(writers[0])).toContain(idOf(realtime.notifier.role!));
+    expect(env.NOTIFIED_STATUS_TABLE).toEqual({ Ref: idOf(stack.notifiedStatus.table) });
+    expect(endpoint).not.toContain(idOf(stack.notifiedStatus.table));
   });
 });
 
@@ -243,12 +271,12 @@ describe('the WebSocket functions', () => {
       connect: ['dynamodb:PutItem', 'kms:Decrypt', 'kms:GenerateDataKey'],
       disconnect: ['dynamodb:DeleteItem', 'kms:Decrypt'],
       ping: [],
-      notifier: ['dynamodb:DeleteItem', 'dynamodb:Query', 'execute-api:ManageConnections', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage'],
+      notifier: ['dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'execute-api:ManageConnections', 'kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage'],
     });
     for (const fn of Object.values(functions())) expect(overlyBroadStatements(functionStatements(template, stack, fn))).toEqual([]);
   });
 
-  it('reach only their own table: the authorizer the tickets, the others the connections (the notifier through the user index)', () => {
+  it('reach only their own tables: the authorizer the tickets, the others the connections (the notifier through the user index, and its notified statuses)', () => {
     // Act
     const dynamoResources = (fn: Parameters<typeof functionStatements>[2]) =>
       functionStatements(template, stack, fn)
@@ -258,11 +286,15 @@ describe('the WebSocket functions', () => {
     // Assess
     const tickets = JSON.stringify(arnOf(stack.tickets.table));
     const connections = JSON.stringify(arnOf(stack.connections.table));
+    const notified = JSON.stringify(arnOf(stack.notifiedStatus.table));
     expect(dynamoResources(realtime.authorizer).every(([, r]) => r.includes(tickets) && !r.includes(connections))).toBe(true);
-    for (const fn of [realtime.connectHandler, realtime.disconnectHandler, realtime.notifier]) {
-      expect(dynamoResources(fn).every(([, r]) => r.includes(connections) && !r.includes(tickets))).toBe(true);
+    for (const fn of [realtime.connectHandler, realtime.disconnectHandler]) {
+      expect(dynamoResources(fn).every(([, r]) => r.includes(connections) && !r.includes(tickets) && !r.includes(notified))).toBe(true);
     }
-    const query = dynamoResources(realtime.notifier).find(([a]) => a.includes('dynamodb:Query'))!;
+    const notifier = dynamoResources(realtime.notifier);
+    expect(notifier.filter(([a]) => a.includes('dynamodb:UpdateItem'))).toEqual([[['dynamodb:UpdateItem'], `[${notified}]`]]);
+    expect(notifier.filter(([a]) => !a.includes('dynamodb:UpdateItem')).every(([, r]) => r.includes(connections) && !r.includes(tickets) && !r.includes(notified))).toBe(true);
+    const query = notifier.find(([a]) => a.includes('dynamodb:Query'))!;
     expect(query[1]).toContain(`/index/${CONNECTION_TABLE_SCHEMA.userIndexName}`);
   });
 });

@@ -140,4 +140,22 @@ describe('the local WebSocket endpoint on its own', () => {
     expect(sameOwner.frames).toEqual(owner.frames);
     expect(other.frames).toEqual([]);
   });
+
+  it('passes on only what is newer than the last status it sent for the task, whatever order the bus delivers in', async () => {
+    // Prepare
+    const client = await connect(USER_A);
+    const first = taskDetail({ userId: USER_A, seq: 8, status: 'processing', pagesDone: 1 });
+    const { taskId } = first;
+
+    // Act
+    await bus.publish(first);
+    await bus.publish(taskDetail({ taskId, userId: USER_A, seq: 7, status: 'queued', pagesDone: 0 }));
+    await bus.publish(first);
+    await bus.publish(taskDetail({ taskId, userId: USER_A, seq: 9, status: 'completed', pagesDone: 10 }));
+    await bus.idle();
+    await frameCount(client.frames, 2);
+
+    // Assess
+    expect(client.frames.map((f) => (JSON.parse(f) as { seq: number }).seq)).toEqual([8, 9]);
+  });
 });

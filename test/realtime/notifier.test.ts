@@ -5,13 +5,16 @@ import {
   LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { systemClock } from '../../src/adapters/clock';
+import { DynamoDbNotifiedStatusStore } from '../../src/realtime/dynamodb-notified-status-store';
 import { mockClient } from 'aws-sdk-client-mock';
 import { notifierHandler } from '../../lambdas/realtime/notifier';
 import { ApiGatewayConnectionSender } from '../../src/realtime/api-gateway-sender';
 import { DynamoDbConnectionStore } from '../../src/realtime/dynamodb-connection-store';
 import { taskStatusMessageSchema } from '../../src/realtime/messages';
+import { InMemoryNotifiedStatusStore } from '../../src/realtime/notified-status';
 import { InvalidTaskEventError, NotifyError, RecentDeliveries, type NotifierDeps } from '../../src/realtime/notifier';
 import { instantRetry, recordingLogger, taskDetail, taskEvent, USER_A, USER_B } from './support/realtime';
 
@@ -44,7 +47,15 @@ const framesTo = (connectionId: string): unknown[] =>
 function handlerWith(overrides: Partial<NotifierDeps> = {}) {
   const logger = recordingLogger();
   const retry = instantRetry();
-  const deps: NotifierDeps = { connections, sender, logger, retryTools: retry.tools, delivered: new RecentDeliveries(), ...overrides };
+  const deps: NotifierDeps = {
+    connections,
+    sender,
+    logger,
+    notified: new InMemoryNotifiedStatusStore(),
+    retryTools: retry.tools,
+    delivered: new RecentDeliveries(),
+    ...overrides,
+  };
   return { handler: notifierHandler(() => deps), logger, waits: retry.waits };
 }
 
@@ -239,6 +250,94 @@ describe('the notifier', () => {
 
     // Assess
     expect(framesTo('a-1=').map((m) => (m as { pagesDone: number }).pagesDone)).toEqual([0, 1]);
+  });
+
+  it('drops an event older than the last status it passed on for the task, and a duplicate of one delivered', async () => {
+    // Prepare
+    connectionsOf({ [USER_A]: ['a-1='] });
+    const { handler } = handlerWith();
+    const taskId = taskDetail().taskId;
+    const arrivals = [
+      taskDetail({ taskId, seq: 5, status: 'processing', pagesDone: 0 }),
+      taskDetail({ taskId, seq: 3, status: 'queued', pagesDone: 0 }),
+      taskDetail({ taskId, seq: 5, status: 'processing', pagesDone: 2 }),
+      taskDetail({ taskId, seq: 5, status: 'processing', pagesDone: 1 }),
+      taskDetail({ taskId, seq: 5, status: 'processing', pagesDone: 2 }),
+      taskDetail({ taskId, seq: 9, status: 'completed', pagesDone: 10 }),
+      taskDetail({ taskId, seq: 9, status: 'completed', pagesDone: 10 }),
+      taskDetail({ taskId, seq: 6, status: 'processing', pagesDone: 4 }),
+    ];
+
+    // Act
+    const outcomes = [];
+    for (const detail of arrivals) outcomes.push(await handler(taskEvent(detail)));
+
+    // Assess
+    expect(framesTo('a-1=').map((m) => { const { seq, status, pagesDone } = m as { seq: number; status: string; pagesDone: number }; return [seq, status, pagesDone]; })).toEqual([
+      [5, 'processing', 0],
+      [5, 'processing', 2],
+      [9, 'completed', 10],
+    ]);
+    expect(outcomes.map((o) => 'stale' in o)).toEqual([false, true, false, true, true, false, true, true]);
+  });
+
+  it('keeps the rule per task: an older seq of another task is still delivered', async () => {
+    // Prepare
+    connectionsOf({ [USER_A]: ['a-1='] });
+    const { handler } = handlerWith();
+
+    // Act
+    await handler(taskEvent(taskDetail({ seq: 50 })));
+    await handler(taskEvent(taskDetail({ seq: 4 })));
+
+    // Assess
+    expect(framesTo('a-1=').map((m) => (m as { seq: number }).seq)).toEqual([50, 4]);
+  });
+
+  it('still posts a retried event that did not reach every connection (at least once), then drops its duplicates', async () => {
+    // Prepare
+    connectionsOf({ [USER_A]: ['ok=', 'flaky='] });
+    management
+      .on(PostToConnectionCommand, { ConnectionId: 'flaky=' })
+      .rejects(new ForbiddenException({ message: 'denied for now', $metadata: { httpStatusCode: 403 } }));
+    // A retry that lands on another instance: nothing remembered of which connections were reached.
+    const { handler } = handlerWith({ delivered: undefined });
+    const detail = taskDetail();
+    await expect(handler(taskEvent(detail))).rejects.toBeInstanceOf(NotifyError);
+    management.on(PostToConnectionCommand, { ConnectionId: 'flaky=' }).resolves({});
+    management.resetHistory();
+
+    // Act
+    const retried = await handler(taskEvent(detail));
+    const duplicate = await handler(taskEvent(detail));
+
+    // Assess
+    expect(retried).toEqual({ sent: 2, gone: 0, skipped: 0 });
+    expect(duplicate).toEqual({ stale: true });
+    expect(postedTo().sort()).toEqual(['flaky=', 'ok=']);
+  });
+
+  it('in AWS, asks DynamoDB to pass the status on with a conditional write, and posts nothing when the condition fails', async () => {
+    // Prepare
+    connectionsOf({ [USER_A]: ['a-1='] });
+    dynamo.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: { httpStatusCode: 400 } }));
+    const notified = new DynamoDbNotifiedStatusStore({
+      client: DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-central-1' })),
+      tableName: 'notified',
+      clock: systemClock,
+    });
+    const { handler, logger } = handlerWith({ notified });
+    const detail = taskDetail();
+
+    // Act
+    const outcome = await handler(taskEvent(detail));
+
+    // Assess
+    expect(outcome).toEqual({ stale: true });
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(UpdateCommand)[0]!.args[0].input).toMatchObject({ TableName: 'notified', Key: { taskId: detail.taskId } });
+    expect(postedTo()).toEqual([]);
+    expect(logger.lines).toContainEqual(expect.objectContaining({ level: 'info', message: 'Dropped a stale or duplicate task status' }));
   });
 
   it('refuses an event whose detail breaks the schema (an extra field such as a file name), posting nothing', async () => {
