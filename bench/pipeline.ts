@@ -124,7 +124,7 @@ async function benchWorker(): Promise<void> {
   });
   await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
   const deps = { db, objects, jobs, events: new RecordingBus(), clock: systemClock, logger: silentLogger };
-  await intakeObject({ key: created.file.s3Key }, { ...deps, limits: { maxPages: 3000, maxImagePixels: 1e8 } });
+  await intakeObject({ key: created.file.s3Key }, { ...deps, limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 10_000 } });
   const worker = new Worker({ ...deps, engine: stubEngine }, { maxPagesInFlight: IN_FLIGHT, pollWaitSeconds: 0, progressIntervalMs: 1000 });
   const [message] = await jobs.receive({ visibilityTimeoutSeconds: 300 });
 

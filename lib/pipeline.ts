@@ -37,6 +37,8 @@ export interface PipelineProps {
   readonly monitoring: Monitoring;
   readonly intakeMaxConcurrency: number;
   readonly maxPages: number;
+  /** The API's daily page quota, which intake (and the sweeper, running intake) checks again once pages are counted. */
+  readonly maxPagesPerDay: number;
   readonly intakeAgeAlarm: Duration;
   readonly jobsAgeAlarm: Duration;
   readonly deadLetterRetentionDays: number;
@@ -215,6 +217,7 @@ export class Pipeline extends Construct {
         JOBS_QUEUE_URL: queues.jobs.queueUrl,
         EVENT_BUS_NAME: props.bus.eventBusName,
         MAX_PAGES: String(props.maxPages),
+        MAX_PAGES_PER_DAY: String(props.maxPagesPerDay),
       },
       logKey: props.logKey,
       logRetentionDays: props.logRetentionDays,

@@ -28,6 +28,8 @@ export interface LocalPipelineDeps {
   sweepIntervalMs?: number;
   worker?: Partial<WorkerOptions>;
   maxPages?: number;
+  /** The API's daily page quota per user, which intake checks again once it has counted the pages. */
+  maxPagesPerDay?: number;
 }
 
 export interface LocalPipeline {
@@ -48,7 +50,11 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
     events: deps.events,
     clock: systemClock,
     logger,
-    limits: { ...DEFAULT_INTAKE_LIMITS, ...(deps.maxPages ? { maxPages: deps.maxPages } : {}) },
+    limits: {
+      ...DEFAULT_INTAKE_LIMITS,
+      ...(deps.maxPages ? { maxPages: deps.maxPages } : {}),
+      ...(deps.maxPagesPerDay ? { maxPagesPerDay: deps.maxPagesPerDay } : {}),
+    },
   };
 
   const stopIntake = new AbortController();

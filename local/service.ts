@@ -145,6 +145,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     if (options.pipeline) {
       const { startLocalPipeline } = await import('./pipeline');
       const pipeline = await startLocalPipeline({
+        maxPagesPerDay: api.deps.config.limits.maxPagesPerDay,
         ...(typeof options.pipeline === 'object' ? options.pipeline : {}),
         db: database,
         objects: objectStore,

@@ -24,6 +24,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * | JOBS_QUEUE_URL | intake, sweeper |
  * | EVENT_BUS_NAME | all three |
  * | MAX_PAGES, MAX_IMAGE_PIXELS | intake limits (defaults 3000 and 150,000,000) |
+ * | MAX_PAGES_PER_DAY | the API's daily page quota, re-checked by intake once pages are counted (default 10,000) |
  * | UPLOAD_URL_SECONDS | sweeper: life of an upload URL (default 300) |
  */
 export interface PipelineRuntime {
@@ -76,6 +77,7 @@ export function intakeDepsFrom(runtime: PipelineRuntime, env: Env = process.env)
     limits: {
       maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_INTAKE_LIMITS.maxPages),
       maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_INTAKE_LIMITS.maxImagePixels),
+      maxPagesPerDay: positiveInt(env, 'MAX_PAGES_PER_DAY', DEFAULT_INTAKE_LIMITS.maxPagesPerDay),
     },
   };
 }

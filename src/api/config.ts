@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_MAX_PAGES_PER_DAY } from './tasks/quota';
 
 export const REGISTRATION_MODES = ['open', 'invite', 'approval'] as const;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];
@@ -55,7 +56,7 @@ export function defaultApiConfig(overrides: { registrationMode: RegistrationMode
       maxUploadBytes: 500 * 1024 * 1024,
       maxPages: 3000,
       maxConcurrentTasks: 10,
-      maxPagesPerDay: 10_000,
+      maxPagesPerDay: DEFAULT_MAX_PAGES_PER_DAY,
       maxBytesPerDay: 10 * 1024 * 1024 * 1024,
       urlTtlSeconds: 300,
       inlineResultMaxBytes: 5 * 1024 * 1024,

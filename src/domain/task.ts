@@ -82,6 +82,8 @@ const TASK_ERRORS = {
   encrypted_document: () => 'The PDF is password-protected; upload it without the password.',
   corrupt_document: (what: 'document' | 'PDF' | 'image' | 'TIFF image' = 'document') =>
     `The ${what} is damaged and cannot be read.`,
+  quota_exceeded: (pages: { count: number; left: number; max: number }) =>
+    `The document has ${pages.count} pages, but only ${pages.left} of your daily limit of ${pages.max} pages are left. Try again after midnight UTC or upload a shorter document.`,
   // Sweeper
   upload_expired: () => 'No file was uploaded before the upload link expired. Create a new task to try again.',
   // Worker and the jobs dead-letter consumer

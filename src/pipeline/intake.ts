@@ -8,8 +8,9 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../adapters/error-summary';
-import type { Database } from '../db/database';
-import { findTaskByUploadKey, findTaskById, transitionTask, type UploadRef } from '../db/repositories/tasks';
+import type { Database, Queryable } from '../db/database';
+import { DEFAULT_MAX_PAGES_PER_DAY, lockQuotaOf, pagesOverDailyQuota } from '../api/tasks/quota';
+import { findTaskByUploadKey, findTaskById, transitionTask, type TransitionOutcome, type UploadRef } from '../db/repositories/tasks';
 import { taskError, type TaskError, type TaskRecord } from '../domain/task';
 import type { Clock } from '../ports/clock';
 import type { EventBus } from '../ports/event-bus';
@@ -27,10 +28,15 @@ export interface IntakeDeps {
   events: EventBus;
   clock: Clock;
   logger: Pick<Logger, 'info' | 'warn'>;
-  limits: ProbeLimits;
+  limits: IntakeLimits;
 }
 
-export const DEFAULT_INTAKE_LIMITS: ProbeLimits = { maxPages: 3000, maxImagePixels: 150_000_000 };
+export interface IntakeLimits extends ProbeLimits {
+  /** The API's daily page quota, checked again here once the pages are counted. */
+  maxPagesPerDay: number;
+}
+
+export const DEFAULT_INTAKE_LIMITS: IntakeLimits = { maxPages: 3000, maxImagePixels: 150_000_000, maxPagesPerDay: DEFAULT_MAX_PAGES_PER_DAY };
 
 export type IntakeOutcome =
   | 'queued'
@@ -81,14 +87,8 @@ async function checkAndQueue(task: TaskRecord, upload: UploadRef, deps: IntakeDe
   const verdict = await inspect(upload, deps);
   if (verdict === 'missing') return 'object_missing';
   const transition = verdict.ok
-    ? await transitionTask(deps.db, { taskId: task.id, from: 'awaiting_upload', to: 'queued', pageCount: verdict.pageCount })
-    : await transitionTask(deps.db, {
-        taskId: task.id,
-        from: 'awaiting_upload',
-        to: 'failed',
-        errorCode: verdict.code,
-        errorMessage: verdict.message,
-      });
+    ? await queueWithinQuota(task, verdict.pageCount, deps)
+    : await failIntake(deps.db, task, verdict);
 
   if (!transition.applied) {
     // Another delivery of this event moved the task first: only make sure a queued task has its job.
@@ -110,6 +110,24 @@ async function checkAndQueue(task: TaskRecord, upload: UploadRef, deps: IntakeDe
     pageCount: transition.task.pageCount,
   });
   return transition.task.status === 'queued' ? 'queued' : 'failed';
+}
+
+function failIntake(db: Queryable, task: TaskRecord, error: TaskError): Promise<TransitionOutcome> {
+  return transitionTask(db, { taskId: task.id, from: 'awaiting_upload', to: 'failed', errorCode: error.code, errorMessage: error.message });
+}
+
+/**
+ * Queues the task unless its pages exceed what is left of the owner's daily page quota (then it
+ * fails with `quota_exceeded`); under the per-user lock task creation takes, in one transaction.
+ */
+function queueWithinQuota(task: TaskRecord, pageCount: number, deps: IntakeDeps): Promise<TransitionOutcome> {
+  const { maxPagesPerDay } = deps.limits;
+  return deps.db.transaction(async (tx) => {
+    await lockQuotaOf(tx, task.ownerId);
+    const over = await pagesOverDailyQuota(tx, { userId: task.ownerId, createdAt: task.createdAt, pageCount, maxPagesPerDay });
+    if (over) return failIntake(tx, task, taskError('quota_exceeded', { count: pageCount, left: over.left, max: maxPagesPerDay }));
+    return transitionTask(tx, { taskId: task.id, from: 'awaiting_upload', to: 'queued', pageCount });
+  });
 }
 
 type Verdict =

@@ -6,7 +6,7 @@ import { PDFDocument } from 'pdf-lib';
 import sharp from 'sharp';
 import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store';
 import { getTaskHistory } from '../../src/db/repositories/tasks';
-import { handleIntakeMessage, intakeObject } from '../../src/pipeline/intake';
+import { DEFAULT_INTAKE_LIMITS, handleIntakeMessage, intakeObject } from '../../src/pipeline/intake';
 import { objectCreatedNotification } from '../../src/pipeline/messages';
 import { pipelineHarness, type PipelineHarness } from './support/harness';
 import { textPdf } from './support/documents';
@@ -128,7 +128,7 @@ describe('intake', () => {
     const { task, key } = await h.createTask(new Uint8Array(bytes), { contentType: type });
 
     // Act
-    await intakeObject({ key }, h.intakeDeps({ limits: { maxPages: 5, maxImagePixels: 20_000_000 } }));
+    await intakeObject({ key }, h.intakeDeps({ limits: { ...DEFAULT_INTAKE_LIMITS, maxPages: 5, maxImagePixels: 20_000_000 } }));
 
     // Assess
     const after = await h.task(task.id);
@@ -226,6 +226,54 @@ describe('intake on S3', () => {
       return n + Number(e) - Number(s) + 1;
     }, 0);
     expect(bytesRead).toBeLessThan(bytes.byteLength);
+  });
+});
+
+describe('intake and the daily page quota', () => {
+  let h: PipelineHarness;
+  beforeEach(async () => {
+    h = await pipelineHarness();
+  });
+  afterEach(() => h.dispose());
+
+  const pages = (n: number) => textPdf(Array.from({ length: n }, (_, i) => [`page ${i + 1}`]));
+  const limits = { ...DEFAULT_INTAKE_LIMITS, maxPagesPerDay: 10 };
+
+  it('fails a task whose counted pages exceed what is left of the daily limit with quota_exceeded, and queues one that fits exactly', async () => {
+    // Prepare: 3 pages queued today; at creation each later task counted as one page.
+    const first = await h.createTask(await pages(3));
+    await intakeObject({ key: first.key }, h.intakeDeps({ limits }));
+    const tooLong = await h.createTask(await pages(8));
+
+    // Act: 3 + 8 > 10; then 3 + 1 (the refused task keeps the page it was counted as) + 6 = 10.
+    const refused = await intakeObject({ key: tooLong.key }, h.intakeDeps({ limits }));
+    const fits = await h.createTask(await pages(6));
+    const accepted = await intakeObject({ key: fits.key }, h.intakeDeps({ limits }));
+
+    // Assess
+    expect([refused, accepted]).toEqual(['failed', 'queued']);
+    const failed = await h.task(tooLong.task.id);
+    expect([failed.status, failed.errorCode]).toEqual(['failed', 'quota_exceeded']);
+    expect(failed.errorMessage).toBe(
+      'The document has 8 pages, but only 7 of your daily limit of 10 pages are left. Try again after midnight UTC or upload a shorter document.',
+    );
+    expect(h.bus.events.filter((e) => e.taskId === tooLong.task.id)).toEqual([
+      expect.objectContaining({ status: 'failed', previousStatus: 'awaiting_upload', errorCode: 'quota_exceeded' }),
+    ]);
+    const jobs = await h.jobs.receive({ maxMessages: 10 });
+    expect(jobs.map((m) => (m.body as { taskId: string }).taskId).sort()).toEqual([first.task.id, fits.task.id].sort());
+  });
+
+  it('lets only one of two uploads that each fit, but not together, through when they are taken in at once', async () => {
+    // Prepare
+    const a = await h.createTask(await pages(6));
+    const b = await h.createTask(await pages(6));
+
+    // Act
+    const outcomes = await Promise.all([a, b].map(({ key }) => intakeObject({ key }, h.intakeDeps({ limits }))));
+
+    // Assess
+    expect(outcomes.sort()).toEqual(['failed', 'queued']);
   });
 });
 

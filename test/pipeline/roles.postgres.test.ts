@@ -15,7 +15,7 @@ import { createUser } from '../../src/db/repositories/users';
 import { API_ROLE, WORKER_ROLE, provisionLoginRoles } from '../../src/db/roles';
 import { UnreadablePageError } from '../../src/ocr/engine';
 import { handleDeadJob } from '../../src/pipeline/dead-letters';
-import { intakeObject, type IntakeDeps } from '../../src/pipeline/intake';
+import { DEFAULT_INTAKE_LIMITS, intakeObject, type IntakeDeps } from '../../src/pipeline/intake';
 import { sweep } from '../../src/pipeline/sweeper';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
 import { createServerDatabase, serverAvailability } from '../support/test-databases';
@@ -166,6 +166,32 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
     expect([dlq, workerOutcome]).toEqual(['failed', 'failed']);
     expect(await findTaskById(admin, dead.task.id)).toMatchObject({ status: 'failed', errorCode: 'processing_failed' });
     expect(await findTaskById(admin, exhausted.task.id)).toMatchObject({ status: 'failed', errorCode: 'attempts_exhausted' });
+  });
+
+  it('lets untxt_worker check the daily page quota under the per-user lock: of two uploads taken in at once that fit only alone, one is queued', async () => {
+    // Prepare: a user of its own, whose quota no other test uses.
+    const owner = (await createUser(api, { email: `quota-${randomUUID()}@example.com`, passwordHash: 'x' })).id;
+    const keys: string[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const created = await createFileAndTask(api, {
+        ownerId: owner,
+        originalName: 'scan.pdf',
+        contentType: 'application/pdf',
+        size: pdf.byteLength,
+        sha256: createHash('sha256').update(pdf).digest('hex'),
+      });
+      await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
+      keys.push(created.file.s3Key);
+    }
+    const deps = intakeDepsOn({ db: worker, objects, jobs, events: bus }, { limits: { ...DEFAULT_INTAKE_LIMITS, maxPagesPerDay: 5 } });
+
+    // Act: 3 pages each against a limit of 5.
+    const outcomes = await Promise.all(keys.map((key) => intakeObject({ key }, deps)));
+
+    // Assess
+    expect(outcomes.sort()).toEqual(['failed', 'queued']);
+    const { rows } = await admin.query<{ error_code: string | null }>('SELECT error_code FROM tasks WHERE owner_id = $1 ORDER BY error_code', [owner]);
+    expect(rows.map((r) => r.error_code)).toEqual(['quota_exceeded', null]);
   });
 
   it('lets untxt_worker sweep: re-send a stale job, expire an upload, take in a late one', async () => {

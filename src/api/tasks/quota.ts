@@ -16,6 +16,9 @@ export interface TaskUsage {
   bytesToday: number;
 }
 
+/** Pages a user may submit per UTC day unless configured otherwise (API and intake alike). */
+export const DEFAULT_MAX_PAGES_PER_DAY = 10_000;
+
 /** A day quota frees at the next UTC midnight; a running task frees its slot when it ends, which has no fixed time. */
 export const CONCURRENCY_RETRY_AFTER_SECONDS = 60;
 
@@ -74,4 +77,22 @@ export function quotaRefusal(
     return tooManyRequests(secondsUntilNextUtcDay(now), 'quota_exceeded', `The daily limit of ${limits.maxBytesPerDay} bytes would be exceeded.`);
   }
   return null;
+}
+
+/**
+ * Intake's half of the daily page quota. At creation a task counts as one page (its pages are
+ * unknown until intake counts them), so without this check ten 3,000-page PDFs would pass as ten
+ * pages. Run under lockQuotaOf, in the transaction that queues the task, so two intakes of the
+ * same user cannot both pass. The day is the task's own creation day, the one its creation was
+ * counted against. Returns the pages left that day when `pageCount` does not fit, else null.
+ */
+export async function pagesOverDailyQuota(
+  tx: Queryable,
+  input: { userId: string; createdAt: Date; pageCount: number; maxPagesPerDay: number },
+): Promise<{ left: number } | null> {
+  const { pagesToday } = await taskUsage(tx, input.userId, startOfUtcDay(input.createdAt));
+  // The task itself is in pagesToday as the one page it was counted as at creation.
+  const others = pagesToday - 1;
+  if (others + input.pageCount <= input.maxPagesPerDay) return null;
+  return { left: Math.max(0, input.maxPagesPerDay - others) };
 }

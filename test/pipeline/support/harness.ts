@@ -18,7 +18,7 @@ import {
   type PutObjectInput,
   type PutObjectOutput,
 } from '../../../src/ports/object-store';
-import type { IntakeDeps } from '../../../src/pipeline/intake';
+import { DEFAULT_INTAKE_LIMITS, type IntakeDeps } from '../../../src/pipeline/intake';
 import { openTestPglite, type TestDatabase } from '../../support/test-databases';
 
 export class MemoryObjectStore implements ObjectStore {
@@ -87,7 +87,7 @@ export const silentLogger = { info: () => undefined, warn: () => undefined, erro
 
 /** Intake's dependencies on the given stores, with the system clock, a silent logger and the default limits. */
 export function intakeDepsOn(stores: Pick<IntakeDeps, 'db' | 'objects' | 'jobs' | 'events'>, overrides: Partial<IntakeDeps> = {}): IntakeDeps {
-  return { clock: systemClock, logger: silentLogger, limits: { maxPages: 3000, maxImagePixels: 150_000_000 }, ...stores, ...overrides };
+  return { clock: systemClock, logger: silentLogger, limits: DEFAULT_INTAKE_LIMITS, ...stores, ...overrides };
 }
 
 /** Moves a task's timestamps back, as if it had not changed for `minutes` (the sweeper's view). */
