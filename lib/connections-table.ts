@@ -1,9 +1,9 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { grantTableKey } from './keys';
+import { shortLivedTable } from './short-lived-table';
 
 export interface ConnectionsTableProps {
   /** The realtime key: the WebSocket functions run outside the VPC. */
@@ -24,26 +24,18 @@ export class ConnectionsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ConnectionsTableProps) {
     super(scope, id);
-    const table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: this.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.key,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: this.ttlAttribute,
-      // Connection ids expire within hours and hold no user content: nothing worth keeping.
-      removalPolicy: RemovalPolicy.DESTROY,
+    const table = shortLivedTable(this, {
+      partitionKey: this.partitionKey,
+      ttlAttribute: this.ttlAttribute,
+      key: props.key,
+      noBackupReason:
+        'Holds only WebSocket connection ids that expire within two hours; clients reconnect after a loss, so there is nothing worth restoring beyond point-in-time recovery, which is on.',
     });
     table.addGlobalSecondaryIndex({
       indexName: this.userIndexName,
       partitionKey: { name: this.userIdAttribute, type: dynamodb.AttributeType.STRING },
       // The notifier needs only the connection ids of a user.
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
-    });
-    Validations.of(table).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason:
-        'Holds only WebSocket connection ids that expire within two hours; clients reconnect after a loss, so there is nothing worth restoring beyond point-in-time recovery, which is on.',
     });
     this.table = table;
   }

@@ -1,9 +1,9 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { grantTableKey } from './keys';
+import { shortLivedTable } from './short-lived-table';
 
 export interface NotifiedStatusTableProps {
   /** The realtime key: the notifier runs outside the VPC. */
@@ -24,22 +24,13 @@ export class NotifiedStatusTable extends Construct {
 
   constructor(scope: Construct, id: string, props: NotifiedStatusTableProps) {
     super(scope, id);
-    const table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: this.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.key,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: this.ttlAttribute,
-      // Task ids, sequence numbers and states, forgotten within a day: nothing worth keeping.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(table).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason:
+    this.table = shortLivedTable(this, {
+      partitionKey: this.partitionKey,
+      ttlAttribute: this.ttlAttribute,
+      key: props.key,
+      noBackupReason:
         'Holds only the last status sequence number passed on per task, for a day; losing it at worst lets a duplicate status message through, which clients drop by the same seq rule, so there is nothing to restore beyond point-in-time recovery, which is on.',
     });
-    this.table = table;
   }
 
   /** The notifier: conditional updates of an item by its key (no read, scan, query or delete). */

@@ -1,9 +1,9 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { grantTableKey } from './keys';
+import { shortLivedTable } from './short-lived-table';
 
 export interface TicketsTableProps {
   /** The realtime key: the WebSocket authorizer, outside the VPC, redeems tickets. */
@@ -23,22 +23,13 @@ export class TicketsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: TicketsTableProps) {
     super(scope, id);
-    const table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: this.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
-      encryptionKey: props.key,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: this.ttlAttribute,
-      // Tickets live 60 seconds and hold a hash and a user id: nothing worth keeping.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(table).acknowledge({
-      id: 'HIPAA.Security-DynamoDBInBackupPlan',
-      reason:
+    this.table = shortLivedTable(this, {
+      partitionKey: this.partitionKey,
+      ttlAttribute: this.ttlAttribute,
+      key: props.key,
+      noBackupReason:
         'Holds only hashes of 60-second single-use tickets and user ids; a lost ticket is simply requested again, so there is nothing to restore beyond point-in-time recovery, which is on.',
     });
-    this.table = table;
   }
 
   /** Issuing a ticket: a conditional put, nothing else (no read, no update, no scan). */
