@@ -4,6 +4,7 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   ListObjectVersionsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type ObjectIdentifier,
   type S3Client,
@@ -75,7 +76,7 @@ export class S3ObjectStore implements ObjectStore {
         versionId: output.VersionId ?? null,
       };
     } catch (error) {
-      if (isNotFound(error)) return null;
+      if (await this.isMissing(key, error)) return null;
       if (errorName(error) === 'InvalidRange') throw new InvalidRangeError();
       throw error;
     }
@@ -100,8 +101,27 @@ export class S3ObjectStore implements ObjectStore {
         lastModified: output.LastModified ?? new Date(0),
       };
     } catch (error) {
-      if (isNotFound(error)) return null;
+      if (await this.isMissing(key, error)) return null;
       throw error;
+    }
+  }
+
+  /**
+   * S3 answers 404 for a missing object only to a caller allowed to list the bucket for that
+   * request; our roles may list only their own area (`s3:prefix`), which a GET does not carry, so
+   * a missing object can come back as 403. A listing of exactly that key (which the prefix
+   * condition allows) tells the two apart; a 403 for an object that exists stays an error.
+   */
+  private async isMissing(key: string, error: unknown): Promise<boolean> {
+    if (isNotFound(error)) return true;
+    if (!isAccessDenied(error)) return false;
+    try {
+      const listing = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 }),
+      );
+      return !(listing.Contents ?? []).some((object) => object.Key === key);
+    } catch {
+      return false;
     }
   }
 
@@ -169,6 +189,11 @@ function totalSizeOf(contentRange: string | undefined): number | undefined {
 
 function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
+}
+
+function isAccessDenied(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return errorName(error) === 'AccessDenied' || status === 403;
 }
 
 function isNotFound(error: unknown): boolean {

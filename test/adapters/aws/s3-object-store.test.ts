@@ -4,6 +4,7 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   ListObjectVersionsCommand,
+  ListObjectsV2Command,
   NoSuchKey,
   PutObjectCommand,
   S3Client,
@@ -77,6 +78,27 @@ describe('the S3 object store', () => {
     // Assess
     expect(missing).toBeNull();
     await expect(pastEnd).rejects.toBeInstanceOf(InvalidRangeError);
+  });
+
+  it('tells a missing object answered 403 (listing limited by prefix) from one it may not read', async () => {
+    // Prepare
+    const denied = (): S3ServiceException =>
+      new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 } });
+    s3.on(GetObjectAttributesCommand).rejects(denied());
+    s3.on(GetObjectCommand).rejects(denied());
+    s3.on(ListObjectsV2Command, { Prefix: 'results/u/gone.json' }).resolves({ Contents: [{ Key: 'results/u/gone.json.bak' }] });
+    s3.on(ListObjectsV2Command, { Prefix: 'results/u/there.json' }).resolves({ Contents: [{ Key: 'results/u/there.json' }] });
+
+    // Act
+    const gone = await store().getAttributes('results/u/gone.json');
+    const goneBody = await store().get('results/u/gone.json');
+    const there = store().getAttributes('results/u/there.json');
+
+    // Assess
+    expect(gone).toBeNull();
+    expect(goneBody).toBeNull();
+    await expect(there).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(s3).toHaveReceivedCommandWith(ListObjectsV2Command, { Bucket: BUCKET, Prefix: 'results/u/gone.json', MaxKeys: 1 });
   });
 
   it('reports the stored SHA-256 as hex, and none for a multipart object', async () => {
