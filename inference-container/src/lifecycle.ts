@@ -5,7 +5,9 @@ export const SHUTDOWN_BUDGET_MS = 80_000;
 
 /**
  * Runs the worker until SIGTERM or SIGINT, then stops it cleanly (no new jobs, pages in the engine
- * finish, leases released without using an attempt, messages visible again) and exits 0.
+ * finish, leases released without using an attempt, messages visible again) and exits 0. A page
+ * still in the engine when the drain time is up is aborted and its lease released regardless, so
+ * `onStopped` (which closes the database) never runs while a claim is held.
  */
 export function runUntilSignal(worker: Worker, options: { onStopped?: () => Promise<void>; exit?: (code: number) => void } = {}): void {
   const exit = options.exit ?? ((code: number) => process.exit(code));

@@ -122,6 +122,16 @@ class ShutdownError extends Error {
   }
 }
 
+/** A claim this worker holds, for the release when draining runs out of time. */
+interface HeldJob {
+  taskId: string;
+  leaseToken: string;
+  message: QueueMessage;
+  lease: LeaseKeeper;
+  /** Set once released on the job's behalf: the job then settles without touching anything. */
+  released: boolean;
+}
+
 const checkpointSchema = z.object({
   page: z.number().int().positive(),
   width: z.number().positive(),
@@ -140,6 +150,11 @@ export class Worker {
   private readonly pollAbort = new AbortController();
   /** Aborted on shutdown: pages not yet started are dropped, pages in the engine finish. */
   private readonly shutdown = new AbortController();
+  /** Aborted when draining runs out of time: the engine is asked to drop the pages it is on. */
+  private readonly abandon = new AbortController();
+  private readonly held = new Map<string, HeldJob>();
+  /** Every job being handled, polled or handed to `handle`: what `stop` drains. */
+  private readonly running = new Set<Promise<JobOutcome>>();
   private loop?: Promise<void>;
   private stopping?: Promise<void>;
   private jobSeq = 0;
@@ -168,19 +183,42 @@ export class Worker {
   /**
    * Graceful stop (SIGTERM, local shutdown): no more polling, pages not yet started are dropped,
    * pages in the engine finish and are checkpointed (within `drainMs`), then every lease is
-   * released (the attempt is given back) and every message made visible again.
+   * released (the attempt is given back) and every message made visible again. Jobs still running
+   * when `drainMs` is up have their engine work aborted and their claims released for them, so
+   * nothing is left held when the caller closes the database and exits.
    */
   stop(drainMs = 30_000): Promise<void> {
     this.stopping ??= (async () => {
       this.pollAbort.abort();
       this.shutdown.abort(new ShutdownError());
       await this.loop;
-      const jobs = Promise.allSettled(this.active.values());
+      const jobs = Promise.allSettled(this.running).then(() => true);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([jobs, new Promise((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+      const drained = await Promise.race([jobs, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), drainMs)))]);
       clearTimeout(timer);
+      if (!drained) await this.releaseHeld();
     })();
     return this.stopping;
+  }
+
+  /** Draining ran out of time: gives back every claim still held, as each job would have. */
+  private async releaseHeld(): Promise<void> {
+    this.abandon.abort(new ShutdownError());
+    const held = [...this.held.values()].filter((job) => !job.released);
+    this.deps.logger.warn('Draining timed out; releasing the tasks still held', { tasks: held.length });
+    await Promise.all(
+      held.map(async (job) => {
+        job.released = true;
+        // A heartbeat in progress must not hide the message again after it was made visible.
+        await job.lease.settle();
+        try {
+          await releaseLease(this.deps.db, { taskId: job.taskId, leaseToken: job.leaseToken });
+        } catch (error) {
+          this.deps.logger.error('Releasing a lease failed', { taskId: job.taskId, error: errorSummary(error) });
+        }
+        await this.makeVisible(job.message);
+      }),
+    );
   }
 
   private async pollLoop(): Promise<void> {
@@ -217,13 +255,14 @@ export class Worker {
   }
 
   /** Handles one received job message end to end; never throws. */
-  async handle(message: QueueMessage): Promise<JobOutcome> {
-    try {
-      return await this.handleJob(message);
-    } catch (error) {
+  handle(message: QueueMessage): Promise<JobOutcome> {
+    const job = this.handleJob(message).catch((error: unknown): JobOutcome => {
       this.deps.logger.error('Job handling failed', { error: errorSummary(error) });
       return 'retry';
-    }
+    });
+    this.running.add(job);
+    void job.finally(() => this.running.delete(job));
+    return job;
   }
 
   private async handleJob(message: QueueMessage): Promise<JobOutcome> {
@@ -265,17 +304,22 @@ export class Worker {
     const { task, leaseToken } = claim;
     if (claim.seq !== undefined) await publishStatus(this.deps.events, task, claim.seq, 'queued', this.deps.clock.now());
     const lease = new LeaseKeeper(this.deps, this.options, message, task.id, leaseToken);
+    const held: HeldJob = { taskId: task.id, leaseToken, message, lease, released: false };
+    this.held.set(leaseToken, held);
     await this.protection.acquire();
     lease.start();
     const started = Date.now();
     try {
       const seq = claim.seq ?? (await lastSeq(db, task.id));
       const pages = await this.runPages(task, leaseToken, seq, lease.signal);
+      if (held.released) return 'released';
       lease.throwIfLost();
       return await this.finish(task, leaseToken, pages, message, Date.now() - started);
     } catch (error) {
+      if (held.released) return 'released';
       return await this.onJobError(error, task, leaseToken, message, lease);
     } finally {
+      this.held.delete(leaseToken);
       lease.stop();
       await this.protection.release();
     }
@@ -298,6 +342,8 @@ export class Worker {
       // listener per waiting page would pile up (MaxListenersExceededWarning past 10), and
       // waiting in turn lets concurrent jobs take free slots alternately.
       const signal = AbortSignal.any([leaseSignal, this.shutdown.signal]);
+      // The engine stops a page it is on only for a lost lease or a drain out of time.
+      const engineSignal = AbortSignal.any([leaseSignal, this.abandon.signal]);
       const running: Array<Promise<void>> = [];
       const failures: unknown[] = [];
       for (let n = 1; n <= pageCount; n += 1) {
@@ -313,7 +359,7 @@ export class Worker {
         const work = async (): Promise<void> => {
           signal.throwIfAborted();
           const image = await document.render(page);
-          const result = await this.recognize(image);
+          const result = await this.recognize(image, engineSignal);
           // A lost lease may mean a deleted task, whose prefix was just erased: write nothing more
           // (what an earlier page wrote since is erased once the pages settle, in onLeaseLost).
           if (leaseSignal.aborted) return;
@@ -373,9 +419,9 @@ export class Worker {
     if (!probe.ok) throw new PermanentJobError(probe);
   }
 
-  private async recognize(image: Parameters<OcrEngine['recognize']>[0]): Promise<OcrPage> {
+  private async recognize(image: PageImage, signal: AbortSignal): Promise<OcrPage> {
     try {
-      return await this.deps.engine.recognize(image);
+      return await this.deps.engine.recognize(image, { signal });
     } catch (error) {
       if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
       throw error;
@@ -465,7 +511,7 @@ export class Worker {
     if (error instanceof LeaseLostError || lease.lost) return this.onLeaseLost(task, message);
     if (this.shutdown.signal.aborted && !(error instanceof PermanentJobError)) {
       // Clean release: the attempt is given back and the next worker starts at once.
-      lease.stop();
+      await lease.settle();
       if (!(await releaseLease(db, { taskId: task.id, leaseToken }))) return this.onLeaseLost(task, message);
       await this.makeVisible(message);
       logger.info('Released the task on shutdown', { taskId: task.id });
@@ -536,7 +582,7 @@ export class Worker {
 class LeaseKeeper {
   private readonly controller = new AbortController();
   private timer?: NodeJS.Timeout;
-  private beating = false;
+  private beating?: Promise<void>;
 
   constructor(
     private readonly deps: WorkerDeps,
@@ -555,7 +601,7 @@ class LeaseKeeper {
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.beat(), this.options.heartbeatSeconds * 1000);
+    this.timer = setInterval(() => this.beat(), this.options.heartbeatSeconds * 1000);
   }
 
   stop(): void {
@@ -563,13 +609,22 @@ class LeaseKeeper {
     this.timer = undefined;
   }
 
+  /** Stops, and waits for a heartbeat in progress to end. */
+  async settle(): Promise<void> {
+    this.stop();
+    await this.beating;
+  }
+
   throwIfLost(): void {
     if (this.lost) throw new LeaseLostError();
   }
 
-  private async beat(): Promise<void> {
+  private beat(): void {
     if (this.beating || !this.timer) return;
-    this.beating = true;
+    this.beating = this.renew().finally(() => (this.beating = undefined));
+  }
+
+  private async renew(): Promise<void> {
     try {
       const renewed = await renewLease(this.deps.db, { taskId: this.taskId, leaseToken: this.leaseToken, leaseSeconds: this.options.leaseSeconds });
       if (!renewed.renewed) {
@@ -581,8 +636,6 @@ class LeaseKeeper {
     } catch (error) {
       // A missed beat is not a lost lease: the next one may succeed before the lease runs out.
       this.deps.logger.warn('Heartbeat failed', { taskId: this.taskId, error: errorSummary(error) });
-    } finally {
-      this.beating = false;
     }
   }
 }

@@ -284,6 +284,55 @@ describe('the worker', () => {
     expect((await h.task(task.id)).status).toBe('deleted');
   });
 
+  it('releases the lease and makes the message visible again when a page outlasts the drain, aborting the engine, before stop resolves', async () => {
+    // Prepare: an engine that never finishes a page, whatever it is told.
+    const task = await queuedTask(2);
+    let inEngine!: (signal: AbortSignal | undefined) => void;
+    const engineSignal = new Promise<AbortSignal | undefined>((r) => (inEngine = r));
+    engine.recognize = (_image, options) => {
+      inEngine(options?.signal);
+      return new Promise<never>(() => undefined);
+    };
+    const w = worker({ maxPagesInFlight: 1, leaseSeconds: 30 });
+    void w.handle(await receiveOne());
+    const signal = await engineSignal;
+
+    // Act
+    await w.stop(50);
+
+    // Assess
+    const released = await h.task(task.id);
+    expect([released.status, released.attempts, released.leaseToken]).toEqual(['processing', 0, null]);
+    expect(released.leaseUntil!.getTime()).toBeLessThanOrEqual(Date.now());
+    expect(await h.jobs.approximateDepth()).toEqual({ visible: 1, inFlight: 0, delayed: 0 });
+    expect(signal?.aborted).toBe(true);
+  });
+
+  it('settles a job whose page ends after the drain gave its claim back without touching the task or message again', async () => {
+    // Prepare: an engine that gives up its page once told to.
+    const task = await queuedTask(2);
+    let entered!: () => void;
+    const inEngine = new Promise<void>((r) => (entered = r));
+    engine.recognize = (_image, options) => {
+      entered();
+      return new Promise<never>((_, reject) => options?.signal?.addEventListener('abort', () => reject(options.signal!.reason)));
+    };
+    const w = worker({ maxPagesInFlight: 1, leaseSeconds: 30 });
+    const running = w.handle(await receiveOne());
+    await inEngine;
+    await w.stop(50);
+    const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 30 }); // the next worker has it
+
+    // Act
+    const outcome = await running;
+
+    // Assess
+    expect(outcome).toBe('released');
+    expect(message).toBeDefined();
+    expect(await h.jobs.approximateDepth()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
+    expect((await h.task(task.id)).attempts).toBe(0);
+  });
+
   it('releases its lease and makes the message visible again when stopped mid-job, without using an attempt', async () => {
     // Prepare
     const task = await queuedTask(3);

@@ -1,4 +1,4 @@
-import type { OcrEngine, OcrPage, PageImage } from '../../../src/ocr/engine';
+import type { OcrEngine, OcrPage, PageImage, RecognizeOptions } from '../../../src/ocr/engine';
 
 /** An engine that answers each page with its number as text, or fails as told. */
 export class StubEngine implements OcrEngine {
@@ -6,7 +6,7 @@ export class StubEngine implements OcrEngine {
   readonly concurrency = 4;
   calls: number[] = [];
   failWith?: (page: number) => Error | undefined;
-  async recognize(image: PageImage): Promise<OcrPage> {
+  async recognize(image: PageImage, _options?: RecognizeOptions): Promise<OcrPage> {
     this.calls.push(image.page);
     const error = this.failWith?.(image.page);
     if (error) throw error;
