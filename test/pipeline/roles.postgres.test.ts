@@ -79,9 +79,9 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
   const newWorker = () => new Worker({ db: worker, objects, jobs, events: bus, engine, clock: systemClock, logger: silentLogger }, FAST);
 
   /** Created by the API role; uploaded unless told otherwise. */
-  async function newTask(options: { upload?: boolean; maxAttempts?: number } = {}) {
+  async function newTask(options: { upload?: boolean; maxAttempts?: number; ownerId?: string } = {}) {
     const created = await createFileAndTask(api, {
-      ownerId: userId,
+      ownerId: options.ownerId ?? userId,
       originalName: 'scan.pdf',
       contentType: 'application/pdf',
       size: pdf.byteLength,
@@ -171,18 +171,7 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
   it('lets untxt_worker check the daily page quota under the per-user lock: of two uploads taken in at once that fit only alone, one is queued', async () => {
     // Prepare: a user of its own, whose quota no other test uses.
     const owner = (await createUser(api, { email: `quota-${randomUUID()}@example.com`, passwordHash: 'x' })).id;
-    const keys: string[] = [];
-    for (let i = 0; i < 2; i += 1) {
-      const created = await createFileAndTask(api, {
-        ownerId: owner,
-        originalName: 'scan.pdf',
-        contentType: 'application/pdf',
-        size: pdf.byteLength,
-        sha256: createHash('sha256').update(pdf).digest('hex'),
-      });
-      await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
-      keys.push(created.file.s3Key);
-    }
+    const keys = [(await newTask({ ownerId: owner })).key, (await newTask({ ownerId: owner })).key];
     const deps = intakeDepsOn({ db: worker, objects, jobs, events: bus }, { limits: { ...DEFAULT_INTAKE_LIMITS, maxPagesPerDay: 5 } });
 
     // Act: 3 pages each against a limit of 5.
