@@ -51,6 +51,7 @@ describe('the AWS parts of each route', () => {
     eraseDocuments: 'objectStore',
     publishEvents: 'eventBus',
     issueTickets: 'tickets',
+    removeConnections: 'connections',
   };
 
   it.each(ROUTES.filter((r) => r.id !== 'openapi').map((r) => [r.id, r] as const))('builds for %s exactly the parts its grants and variables cover', (_id, route) => {
