@@ -105,7 +105,7 @@ const stubEngine: OcrEngine = {
   close: async () => undefined,
 };
 
-async function benchWorker(): Promise<void> {
+async function benchWorker(pagePreviews: boolean): Promise<void> {
   const pdf = await textPdf(paragraphPages(WORKER_PAGES));
   const rasterAlone = WORKER_PAGES / ((await rasterAll(pdf)) / 1000);
   const stubCapacity = IN_FLIGHT / (STUB_LATENCY_MS / 1000);
@@ -125,7 +125,7 @@ async function benchWorker(): Promise<void> {
   await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
   const deps = { db, objects, jobs, events: new RecordingBus(), clock: systemClock, logger: silentLogger };
   await intakeObject({ key: created.file.s3Key }, { ...deps, limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 10_000 } });
-  const worker = new Worker({ ...deps, engine: stubEngine }, { maxPagesInFlight: IN_FLIGHT, pollWaitSeconds: 0, progressIntervalMs: 1000 });
+  const worker = new Worker({ ...deps, engine: stubEngine }, { maxPagesInFlight: IN_FLIGHT, pollWaitSeconds: 0, progressIntervalMs: 1000, pagePreviews });
   const [message] = await jobs.receive({ visibilityTimeoutSeconds: 300 });
 
   const samples: number[] = [];
@@ -142,7 +142,7 @@ async function benchWorker(): Promise<void> {
   const bound = Math.min(stubCapacity, rasterAlone);
   const sustained = samples.length ? samples.reduce((a, b) => a + b, 0) / samples.length : 0;
   rows.push({
-    scenario: `worker, ${WORKER_PAGES}-page PDF, stub ${STUB_LATENCY_MS} ms/page, ${IN_FLIGHT} in flight`,
+    scenario: `worker, ${WORKER_PAGES}-page PDF, stub ${STUB_LATENCY_MS} ms/page, ${IN_FLIGHT} in flight, previews ${pagePreviews ? 'on' : 'off'}`,
     baseline: `min(stub ${round(stubCapacity, 1)}, raster ${round(rasterAlone, 1)}) pages/s`,
     'baseline s/page': round(1 / bound),
     'untxt s/page': round(1 / rate),
@@ -156,7 +156,8 @@ async function main(): Promise<void> {
   try {
     await benchRaster(dir, await textPdf(paragraphPages(RASTER_PAGES)));
     await benchTesseract(dir);
-    await benchWorker();
+    await benchWorker(false);
+    await benchWorker(true);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

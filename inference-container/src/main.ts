@@ -7,6 +7,7 @@
  * | DOCUMENTS_BUCKET, JOBS_QUEUE_URL, EVENT_BUS_NAME | the pipeline's bucket, jobs queue and bus |
  * | MAX_PAGES_IN_FLIGHT (32), MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30) | tuning |
  * | MAX_PAGES (3000), MAX_IMAGE_PIXELS (150,000,000) | limits re-checked before OCR (as intake's) |
+ * | PAGE_PREVIEWS (true) | `false` stores no page previews (saves CPU beside rasterization) |
  * | ECS_CONTAINER_METADATA_URI_V4 | set by ECS: enables task scale-in protection per job |
  *
  * The engine is Tesseract until the Qwen3-VL engine (vLLM on 127.0.0.1) lands.
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       heartbeatSeconds: positiveInt(env, 'HEARTBEAT_SECONDS', 30),
       maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_WORKER_OPTIONS.maxPages),
       maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_WORKER_OPTIONS.maxImagePixels),
+      pagePreviews: pagePreviewsFromEnv(env.PAGE_PREVIEWS),
     },
   );
   runUntilSignal(worker, {
@@ -47,6 +49,13 @@ async function main(): Promise<void> {
       await runtime.db().close();
     },
   });
+}
+
+/** Only an explicit true/false is accepted, so a typo fails at start instead of silently picking one. */
+function pagePreviewsFromEnv(value: string | undefined): boolean {
+  if (value === undefined || value === '') return DEFAULT_WORKER_OPTIONS.pagePreviews;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error('PAGE_PREVIEWS must be true or false');
 }
 
 main().catch((error: unknown) => {

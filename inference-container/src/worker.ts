@@ -60,6 +60,11 @@ export interface WorkerOptions {
   maxPages: number;
   /** Largest image page (width × height) accepted; re-checked before OCR like `maxPages`. */
   maxImagePixels: number;
+  /**
+   * Store a WebP preview per page for viewers. It costs CPU beside rasterization (on 2 cores it
+   * cut the worker's page rate by about a third), so an operator without viewers may turn it off.
+   */
+  pagePreviews: boolean;
   raster: RasterOptions;
 }
 
@@ -74,6 +79,7 @@ export const DEFAULT_WORKER_OPTIONS: WorkerOptions = {
   progressIntervalMs: 2000,
   maxPages: DEFAULT_INTAKE_LIMITS.maxPages,
   maxImagePixels: DEFAULT_INTAKE_LIMITS.maxImagePixels,
+  pagePreviews: true,
   raster: {},
 };
 
@@ -364,7 +370,7 @@ export class Worker {
           // (what an earlier page wrote since is erased once the pages settle, in onLeaseLost).
           if (leaseSignal.aborted) return;
           // Before the checkpoint: a checkpointed page then has its preview (resumes skip both).
-          await this.storePreview(task.resultsPrefix, image, result);
+          if (this.options.pagePreviews) await this.storePreview(task.resultsPrefix, image, result);
           if (leaseSignal.aborted) return;
           await this.deps.objects.put({
             key: pageCheckpointKey({ prefix: task.resultsPrefix, page }),

@@ -58,6 +58,19 @@ describe('the worker', () => {
     expect(h.bus.statuses(task.id).filter((s) => s === 'completed')).toHaveLength(1);
   });
 
+  it('stores no page previews when an operator turns them off, and still checkpoints every page', async () => {
+    // Prepare
+    const task = await queuedTask(2);
+
+    // Act
+    const outcome = await worker({ pagePreviews: false }).handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    const pageKeys = h.objects.keys(task.resultsPrefix).filter((k) => k.includes('/pages/'));
+    expect(pageKeys.sort()).toEqual([`${task.resultsPrefix}pages/1.json`, `${task.resultsPrefix}pages/2.json`]);
+  });
+
   it('deletes a duplicate job of a finished task without a second result', async () => {
     // Prepare
     const task = await queuedTask(1);
