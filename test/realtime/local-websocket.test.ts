@@ -103,7 +103,7 @@ describe('the local WebSocket endpoint', () => {
 
   /** Creates a task for a one-line scanned page and PUTs the page to the presigned URL. */
   const submit = async (user: Account, line: string): Promise<string> => {
-    const page = await scanPage({ lines: [line] }, { width: 900, height: 160 });
+    const page = await scanPage({ lines: [line] }, { width: 900, height: 260 });
     const created = await fetch(
       `${service.apiUrl}/tasks`,
       authorized(user.token, {
