@@ -18,13 +18,12 @@ import { handleDeadJob } from '../../src/pipeline/dead-letters';
 import { DEFAULT_INTAKE_LIMITS, intakeObject, type IntakeDeps } from '../../src/pipeline/intake';
 import { sweep } from '../../src/pipeline/sweeper';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
-import { createServerDatabase, serverAvailability } from '../support/test-databases';
+import { createServerDatabase, testServer } from '../support/test-databases';
 import { StubEngine } from '../worker/support/stub-engine';
 import { textPdf } from './support/documents';
 import { ageTask, intakeDepsOn, MemoryObjectStore, RecordingBus, silentLogger } from './support/harness';
 
-// Throws under CI=true when no server was prepared: a missing server must fail CI, not skip.
-const server = serverAvailability();
+const server = testServer();
 
 const FAST: Partial<WorkerOptions> = { leaseSeconds: 30, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 20 } };
 
@@ -34,10 +33,7 @@ function asLogin(url: string, role: string): Database {
   return createPgDatabase({ connectionString: u.toString(), max: 4 });
 }
 
-const describeOnServer = 'skip' in server ? describe.skip : describe;
-if ('skip' in server) process.stderr.write(`[untxt tests] login role grants on PostgreSQL server: SKIPPED (${server.skip})\n`);
-
-describeOnServer('login role grants on a PostgreSQL server', () => {
+describe('login role grants on a PostgreSQL server', () => {
   let drop: () => Promise<void>;
   let admin: Database;
   let api: Database;
@@ -50,7 +46,6 @@ describeOnServer('login role grants on a PostgreSQL server', () => {
   let pdf: Uint8Array;
 
   beforeAll(async () => {
-    if ('skip' in server) return;
     const created = await createServerDatabase(server.url);
     drop = created.drop;
     admin = createPgDatabase({ connectionString: created.url, max: 2 });

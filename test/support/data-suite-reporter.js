@@ -2,7 +2,8 @@
  * Jest reporter that states, at the end of every run, which database backends the data suites
  * (`*.pglite.test.ts` and `*.postgres.test.ts`: the repository suite, the API core suites, the
  * role grants) actually ran on, and — under CI=true — fails the run when a PostgreSQL server file
- * was selected but did not pass a single test (a skip must never look like a pass in CI).
+ * was selected but did not pass a single test (a skip must never look like a pass in CI). It also
+ * lists the suites jest.config.js left out because this machine lacks what they need.
  * Plain JavaScript because jest loads reporters before any transform is set up.
  */
 const path = require('node:path');
@@ -17,6 +18,19 @@ class DataSuiteReporter {
   }
 
   onRunComplete(_contexts, results) {
+    this.reportLeftOut();
+    this.reportBackends(results);
+  }
+
+  /** Files left out by jest.config.js (never under CI=true), so a missing server is never silent. */
+  reportLeftOut() {
+    const leftOut = JSON.parse(process.env.UNTXT_TESTS_NOT_RUN || '[]');
+    if (leftOut.length === 0) return;
+    const lines = leftOut.map((r) => `  /${r.files}/: ${r.reason}`);
+    process.stdout.write(`\nNot run on this machine (CI=true runs them all):\n${lines.join('\n')}\n`);
+  }
+
+  reportBackends(results) {
     const counts = new Map();
     const serverFilesWithoutPass = [];
     let serverFileRan = false;

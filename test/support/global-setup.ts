@@ -62,12 +62,10 @@ async function preparePostgres(): Promise<void> {
   }
   const binDir = findPostgresBinDir();
   if (!binDir) {
-    const reason = 'no TEST_DATABASE_URL and no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb)';
+    // jest.config.js has left the server suites out (and says so at the end), except under CI=true.
     if (process.env.CI === 'true') {
-      throw new Error(`PostgreSQL repository suite cannot run under CI=true: ${reason}. Install the postgresql package or set TEST_DATABASE_URL.`);
+      throw new Error('PostgreSQL server suites cannot run under CI=true: no TEST_DATABASE_URL and no PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb). Install the postgresql package or set TEST_DATABASE_URL.');
     }
-    process.env.UNTXT_TEST_PG_SKIP = reason;
-    process.stderr.write(`\n[untxt tests] PostgreSQL server suite will be SKIPPED: ${reason}\n`);
     return;
   }
   const server = await startThrowawayServer(binDir);
@@ -81,7 +79,6 @@ async function preparePostgres(): Promise<void> {
 
 export default async function globalSetup(config: GlobalConfigLike): Promise<void> {
   if (!selectsDataTests(config)) return;
-  delete process.env.UNTXT_TEST_PG_SKIP;
   const [template] = await Promise.all([ensurePgliteTemplate(), preparePostgres()]);
   process.env.UNTXT_TEST_PGLITE_TEMPLATE = template.dir;
   process.env.UNTXT_TEST_PGLITE_VERSION = template.version;

@@ -16,24 +16,7 @@ export interface ThrowawayServer {
   stop(): void;
 }
 
-/** Newest `/usr/lib/postgresql/<v>/bin` holding initdb and pg_ctl, or `PG_BIN_DIR` when set. */
-export function findPostgresBinDir(): string | undefined {
-  const candidates = process.env.PG_BIN_DIR
-    ? [process.env.PG_BIN_DIR]
-    : safeReaddir('/usr/lib/postgresql')
-        .filter((v) => /^\d+(\.\d+)?$/.test(v))
-        .sort((a, b) => Number(b) - Number(a))
-        .map((v) => `/usr/lib/postgresql/${v}/bin`);
-  return candidates.find((d) => fs.existsSync(path.join(d, 'initdb')) && fs.existsSync(path.join(d, 'pg_ctl')));
-}
-
-function safeReaddir(dir: string): string[] {
-  try {
-    return fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
+export { findPostgresBinDir } from './requirements';
 
 function postgresIds(): { uid: number; gid: number } {
   const uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());

@@ -36,15 +36,19 @@ export async function openTestPglite(): Promise<TestDatabase> {
   };
 }
 
-export type ServerAvailability = { url: string; version: string } | { skip: string };
+export interface TestServer {
+  url: string;
+  version: string;
+}
 
-/** Where the server suite runs, or why it does not. Throws under CI=true rather than skipping. */
-export function serverAvailability(): ServerAvailability {
+/**
+ * The server globalSetup prepared. A `*.postgres.test.ts` file runs only where one can be (jest.config.js
+ * leaves them out elsewhere, except under CI=true), so a missing one is an error, never a skip.
+ */
+export function testServer(): TestServer {
   const url = process.env.UNTXT_TEST_PG_URL;
-  if (url) return { url, version: process.env.UNTXT_TEST_PG_VERSION ?? 'unknown version' };
-  const reason = process.env.UNTXT_TEST_PG_SKIP ?? 'globalSetup did not prepare a PostgreSQL server';
-  if (process.env.CI === 'true') throw new Error(`PostgreSQL server required under CI=true: ${reason}`);
-  return { skip: reason };
+  if (!url) throw new Error('globalSetup prepared no PostgreSQL server (set TEST_DATABASE_URL or install the server binaries)');
+  return { url, version: process.env.UNTXT_TEST_PG_VERSION ?? 'unknown version' };
 }
 
 /** Swaps the database name of a connection URL. */

@@ -10,7 +10,7 @@ import { sqlState } from '../../../src/db/database';
 import { runMigrations } from '../../../src/db/migrate';
 import { createPgDatabase } from '../../../src/db/pg-database';
 import { API_ROLE, provisionLoginRoles } from '../../../src/db/roles';
-import { createServerDatabase, openTestPglite, serverAvailability, type TestDatabase } from '../../support/test-databases';
+import { createServerDatabase, openTestPglite, testServer, type TestDatabase, type TestServer } from '../../support/test-databases';
 
 export interface ApiTestDatabase extends TestDatabase {
   /** What the API cores use: the untxt_api login on a server, the one connection on PGlite. */
@@ -69,7 +69,7 @@ function asLogin(url: string, role: string, max: number): Database {
  * A database of its own on the server: migrated and provisioned by the owner, then opened as
  * untxt_api with a pool of several connections, so parallel requests really run in parallel.
  */
-export function serverBackend(server: { url: string; version: string }): ApiBackend {
+export function serverBackend(server: TestServer = testServer()): ApiBackend {
   return {
     name: `PostgreSQL server ${server.version} as ${API_ROLE}`,
     open: async () => {
@@ -98,18 +98,3 @@ export function serverBackend(server: { url: string; version: string }): ApiBack
   };
 }
 
-/**
- * Registers `register` on the server prepared by globalSetup, or a skipped placeholder that says
- * why (never under CI=true, where a missing server throws).
- */
-export function registerOnServer(what: string, register: (backend: ApiBackend) => void): void {
-  const server = serverAvailability();
-  if ('skip' in server) {
-    process.stderr.write(`[untxt tests] ${what} on PostgreSQL server: SKIPPED (${server.skip})\n`);
-    describe.skip(`${what} on PostgreSQL server — skipped: ${server.skip}`, () => {
-      it('needs TEST_DATABASE_URL or installed PostgreSQL server binaries', () => undefined);
-    });
-    return;
-  }
-  register(serverBackend(server));
-}
