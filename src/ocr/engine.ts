@@ -55,6 +55,22 @@ export interface OcrPage {
   /** Clockwise degrees the engine turned the image to read it upright. */
   rotation: 0 | 90 | 180 | 270;
   blocks: OcrBlock[];
+  /**
+   * Set when the primary engine failed the page on every attempt and another source produced it
+   * (the PDF's text layer or the CPU engine): which engine gave up, and why.
+   */
+  fallback?: PageFallback;
+}
+
+/** Why a page's primary engine gave up: the stable reason of its last attempt. */
+export type PageFailureReason = 'length' | 'repetition' | 'malformed' | 'content_filter' | 'server_error' | 'timeout' | 'empty';
+
+export interface PageFallback {
+  /** Name of the engine that failed the page, e.g. `vllm/Qwen/Qwen3-VL-8B-Instruct`. */
+  from: string;
+  reason: PageFailureReason;
+  /** Attempts the primary engine made. */
+  attempts: number;
 }
 
 export interface RecognizeOptions {
@@ -70,6 +86,21 @@ export interface OcrEngine {
   recognize(image: PageImage, options?: RecognizeOptions): Promise<OcrPage>;
   /** Releases workers or connections; pending pages are rejected. */
   close(): Promise<void>;
+}
+
+/**
+ * The engine tried a page every way it knows (its temperature ladder) and got no usable answer.
+ * Not a document error: the worker reads the page from another source instead of failing the task.
+ */
+export class PageFailedError extends Error {
+  constructor(
+    readonly engine: string,
+    readonly reason: PageFailureReason,
+    readonly attempts: number,
+  ) {
+    super(`${engine} failed the page after ${attempts} attempt(s): ${reason}`);
+    this.name = 'PageFailedError';
+  }
 }
 
 /** A page the engine cannot read at all (a corrupt image): the worker fails the task rather than retrying. */
