@@ -15,6 +15,31 @@ import { mainRealm, requireEsm } from './host-require';
 export interface PdfViewport {
   width: number;
   height: number;
+  /** PDF user space to viewport pixels (`[a, b, c, d, e, f]`, origin top-left, /Rotate applied). */
+  transform: number[];
+}
+
+/** A run of text on a page; `transform` maps text space to PDF user space, `width` is in user space units. */
+export interface PdfTextItem {
+  str: string;
+  dir: string;
+  transform: number[];
+  width: number;
+  height: number;
+  fontName: string;
+  hasEOL: boolean;
+}
+
+export interface PdfTextStyle {
+  ascent?: number;
+  descent?: number;
+  vertical?: boolean;
+}
+
+export interface PdfTextContent {
+  /** Marked-content entries (no `str`) appear only with `includeMarkedContent`. */
+  items: Array<PdfTextItem | { type: string }>;
+  styles: Record<string, PdfTextStyle>;
 }
 
 export interface PdfCanvasAndContext {
@@ -35,6 +60,7 @@ export interface PdfPage {
   /** Page size in PDF points (1/72 in), with the page's own /Rotate applied. */
   getViewport(options: { scale: number }): PdfViewport;
   render(options: { canvas: unknown; viewport: PdfViewport; background?: string }): { promise: Promise<void> };
+  getTextContent(options?: { includeMarkedContent?: boolean; disableNormalization?: boolean }): Promise<PdfTextContent>;
   cleanup(): void;
 }
 

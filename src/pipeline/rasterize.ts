@@ -8,8 +8,9 @@
  * page must not take the worker's memory.
  */
 import sharp from 'sharp';
-import type { PageImage } from '../ocr/engine';
-import { loadPdfJs, pdfJsAssetParams, type PdfDocument, type PdfLoadingTask } from './pdfjs';
+import type { OcrPage, PageImage } from '../ocr/engine';
+import { loadPdfJs, pdfJsAssetParams, type PdfDocument, type PdfLoadingTask, type PdfPage, type PdfViewport } from './pdfjs';
+import { textLayerPage } from './text-layer';
 
 export interface RasterOptions {
   /** Target resolution for PDF pages. Default 200. */
@@ -24,6 +25,11 @@ export interface RasterDocument {
   readonly pageCount: number;
   /** Renders page `page` (1-based). Safe to call for several pages at once. */
   render(page: number): Promise<PageImage>;
+  /**
+   * Page `page`'s own text layer (PDFs), with boxes in the pixels of the image `render(page)`
+   * produces; null for images and for a page whose layer has fewer than a few letters.
+   */
+  textLayer(page: number): Promise<OcrPage | null>;
   close(): Promise<void>;
 }
 
@@ -67,15 +73,18 @@ async function openPdf(bytes: Uint8Array, options: RasterOptions): Promise<Raste
   }
   const dpi = options.dpi ?? DEFAULT_DPI;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PAGE_PIXELS;
+  // One viewport for the image and its text layer, so the layer's boxes lie on the image's pixels.
+  const viewportOf = (page: PdfPage): { viewport: PdfViewport; width: number; height: number } => {
+    const unit = page.getViewport({ scale: 1 });
+    const viewport = page.getViewport({ scale: fitScale(unit.width, unit.height, dpi / 72, maxPixels) });
+    return { viewport, width: Math.max(1, Math.floor(viewport.width)), height: Math.max(1, Math.floor(viewport.height)) };
+  };
   return {
     pageCount: doc.numPages,
     render: async (pageNumber) => {
       const page = await doc.getPage(pageNumber);
       try {
-        const unit = page.getViewport({ scale: 1 });
-        const viewport = page.getViewport({ scale: fitScale(unit.width, unit.height, dpi / 72, maxPixels) });
-        const width = Math.max(1, Math.floor(viewport.width));
-        const height = Math.max(1, Math.floor(viewport.height));
+        const { viewport, width, height } = viewportOf(page);
         const target = doc.canvasFactory.create(width, height);
         try {
           // White paper: a transparent background reads as black to some engines.
@@ -87,6 +96,15 @@ async function openPdf(bytes: Uint8Array, options: RasterOptions): Promise<Raste
         } finally {
           doc.canvasFactory.destroy(target);
         }
+      } finally {
+        page.cleanup();
+      }
+    },
+    textLayer: async (pageNumber) => {
+      const page = await doc.getPage(pageNumber);
+      try {
+        const { viewport, width, height } = viewportOf(page);
+        return textLayerPage(await page.getTextContent(), viewport, { page: pageNumber, width, height });
       } finally {
         page.cleanup();
       }
@@ -122,6 +140,7 @@ async function openImage(bytes: Uint8Array, options: RasterOptions): Promise<Ras
       }
       return { page: pageNumber, width: info.width, height: info.height, format: 'rgba', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
     },
+    textLayer: async () => null,
     close: async () => undefined,
   };
 }
