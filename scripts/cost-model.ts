@@ -1,0 +1,393 @@
+/**
+ * The cost model as pure functions: a CloudFormation template and the stated assumptions
+ * (scripts/cost-assumptions.ts) in, itemised idle costs and per-page costs out. No synthesis, no
+ * printing, no I/O: scripts/cost.ts does those, and test/cost/ checks this on hand-built templates.
+ */
+import type { GpuInstanceType } from '../lib/gpu-instances';
+import type { CostAssumptions, GpuThroughput, InstancePrice, Sourced } from './cost-assumptions';
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  readonly Resources?: Record<string, CfnResource>;
+}
+
+/** One line of the idle bill: what the template keeps, how many, and what a month of it costs. */
+export interface IdleItem {
+  readonly what: string;
+  readonly quantity: number;
+  readonly unit: string;
+  readonly unitPrice: number;
+  readonly monthly: number;
+  readonly source: string;
+}
+
+/** A cost that scales with pages, in dollars per million pages. */
+export interface PerPageItem {
+  readonly what: string;
+  readonly per1M: number;
+  readonly source: string;
+}
+
+export const CAPACITIES = ['On-Demand', 'Spot'] as const;
+export type Capacity = (typeof CAPACITIES)[number];
+
+/** What a million pages cost on one GPU option. */
+export interface GpuOptionCost {
+  readonly instanceType: string;
+  readonly gpu: string;
+  readonly capacity: Capacity;
+  readonly pricePerHour: number;
+  readonly pagesPerHour: number;
+  /** GPU instance hours. */
+  readonly gpuPer1M: number;
+  /** Root volume and database hours while the instance works, plus every per-request cost. */
+  readonly otherPer1M: number;
+  readonly totalPer1M: number;
+  /** totalPer1M ÷ Textract DetectDocumentText per million pages. */
+  readonly textractRatio: number;
+}
+
+export interface CostReport {
+  readonly region: string;
+  readonly idle: { readonly items: readonly IdleItem[]; readonly monthly: number };
+  readonly perPage: readonly PerPageItem[];
+  readonly options: readonly GpuOptionCost[];
+  readonly textractPer1M: { readonly detectDocumentText: number; readonly tables: number; readonly forms: number; readonly tablesAndForms: number };
+}
+
+const MILLION = 1_000_000;
+
+// ---------------------------------------------------------------------------------------------
+// Template → idle items
+
+type Resources = Record<string, CfnResource>;
+
+const ofType = (resources: Resources, type: string): [string, CfnResource][] =>
+  Object.entries(resources).filter(([, r]) => r.Type === type);
+
+const props = (r: CfnResource): Record<string, unknown> => r.Properties ?? {};
+
+const asNumber = (value: unknown): number | undefined => {
+  const n = typeof value === 'string' ? Number(value) : value;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+};
+
+/** The logical id a `{Ref}` or `{Fn::GetAtt}` points at, if it is one. */
+function referencedId(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as { Ref?: unknown; 'Fn::GetAtt'?: unknown };
+  if (typeof v.Ref === 'string') return v.Ref;
+  const getAtt = v['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') return getAtt[0];
+  if (typeof getAtt === 'string') return getAtt.split('.')[0];
+  return undefined;
+}
+
+/** Every string inside a value, in order (the literal parts of an `Fn::Join`). */
+function stringsIn(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.flatMap(stringsIn);
+  if (typeof value === 'object' && value !== null && !('Ref' in value)) return Object.values(value).flatMap(stringsIn);
+  return [];
+}
+
+/** `com.amazonaws.<region>.ecr.dkr` → `ecr.dkr`, also through the `Fn::Join` the CDK writes around the region. */
+export function endpointServiceName(serviceName: unknown): string {
+  const joined = stringsIn(serviceName).join('');
+  return /com\.amazonaws\.(?:[a-z0-9-]+)?\.(.+)$/.exec(joined)?.[1] ?? (joined || 'unknown service');
+}
+
+const item = (what: string, quantity: number, unit: string, price: Sourced, hoursOrOne = 1): IdleItem => ({
+  what,
+  quantity,
+  unit,
+  unitPrice: price.value * hoursOrOne,
+  monthly: quantity * price.value * hoursOrOne,
+  source: price.source,
+});
+
+function interfaceEndpoints(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const hours = a.hoursPerMonth.value;
+  return ofType(resources, 'AWS::EC2::VPCEndpoint')
+    .filter(([, r]) => props(r).VpcEndpointType === 'Interface')
+    .map(([, r]) => {
+      const subnets = props(r).SubnetIds;
+      const azs = Array.isArray(subnets) ? subnets.length : a.idleUsage.defaultAzCount.value;
+      return item(`Interface endpoint ${endpointServiceName(props(r).ServiceName)} (${azs} AZ)`, azs, 'AZ-month', a.idlePrices.interfaceEndpointPerAzHour, hours);
+    });
+}
+
+function counted(resources: Resources, type: string, what: string, unit: string, price: Sourced, hours = 1): IdleItem[] {
+  const n = ofType(resources, type).length;
+  return n > 0 ? [item(what, n, unit, price, hours)] : [];
+}
+
+function waf(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const acls = ofType(resources, 'AWS::WAFv2::WebACL');
+  if (acls.length === 0) return [];
+  const rules = acls.reduce((n, [, r]) => n + (Array.isArray(props(r).Rules) ? (props(r).Rules as unknown[]).length : 0), 0);
+  return [item('WAF web ACL', acls.length, 'ACL-month', a.idlePrices.wafWebAclPerMonth), item('WAF rules', rules, 'rule-month', a.idlePrices.wafRulePerMonth)];
+}
+
+function aurora(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const hours = a.hoursPerMonth.value;
+  return ofType(resources, 'AWS::RDS::DBCluster').flatMap(([clusterId, cluster]) => {
+    const scaling = props(cluster).ServerlessV2ScalingConfiguration as { MinCapacity?: unknown } | undefined;
+    const instances = ofType(resources, 'AWS::RDS::DBInstance').filter(
+      ([, i]) => referencedId(props(i).DBClusterIdentifier) === clusterId && props(i).DBInstanceClass === 'db.serverless',
+    ).length;
+    const storage = item('Aurora storage', a.idleUsage.auroraStorageGb.value, 'GB-month', a.idlePrices.auroraStoragePerGbMonth);
+    if (!scaling) return [storage];
+    const minAcu = asNumber(scaling.MinCapacity) ?? 0;
+    const what = minAcu === 0 ? `Aurora Serverless v2 at 0 ACU minimum (pauses when idle), ${instances} instance(s)` : `Aurora Serverless v2 at ${minAcu} ACU minimum × ${instances} instance(s)`;
+    return [item(what, minAcu * instances, 'ACU-month', a.idlePrices.auroraAcuHour, hours), storage];
+  });
+}
+
+/** The instance type (and whether Spot) an Auto Scaling group launches, through its launch template. */
+function groupInstance(resources: Resources, group: CfnResource): { type?: string; spot: boolean } {
+  const p = props(group);
+  const mixed = p.MixedInstancesPolicy as
+    | { LaunchTemplate?: { LaunchTemplateSpecification?: { LaunchTemplateId?: unknown }; Overrides?: { InstanceType?: string }[] }; InstancesDistribution?: { OnDemandPercentageAboveBaseCapacity?: unknown } }
+    | undefined;
+  const spec = (mixed?.LaunchTemplate?.LaunchTemplateSpecification ?? p.LaunchTemplate) as { LaunchTemplateId?: unknown } | undefined;
+  const template = resources[referencedId(spec?.LaunchTemplateId) ?? ''];
+  const data = (template ? props(template).LaunchTemplateData : undefined) as { InstanceType?: string; InstanceMarketOptions?: { MarketType?: string } } | undefined;
+  const launchConfig = resources[referencedId(p.LaunchConfigurationName) ?? ''];
+  const type = mixed?.LaunchTemplate?.Overrides?.[0]?.InstanceType ?? data?.InstanceType ?? (launchConfig ? (props(launchConfig).InstanceType as string | undefined) : undefined);
+  const spot = data?.InstanceMarketOptions?.MarketType === 'spot' || asNumber(mixed?.InstancesDistribution?.OnDemandPercentageAboveBaseCapacity) === 0;
+  return { type, spot };
+}
+
+function autoScalingGroups(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const hours = a.hoursPerMonth.value;
+  return ofType(resources, 'AWS::AutoScaling::AutoScalingGroup').map(([id, group]) => {
+    const minSize = asNumber(props(group).MinSize) ?? 0;
+    const { type, spot } = groupInstance(resources, group);
+    const capacity: Capacity = spot ? 'Spot' : 'On-Demand';
+    if (minSize === 0) {
+      return { what: `Auto Scaling group ${type ?? id} at minimum 0`, quantity: 0, unit: 'instance-month', unitPrice: 0, monthly: 0, source: 'template: MinSize 0' };
+    }
+    const price = type ? a.instances[type] : undefined;
+    if (!type || !price) throw new Error(`Auto Scaling group ${id} keeps ${minSize} instance(s) of ${type ?? 'an unknown type'}, which has no price in scripts/cost-assumptions.ts`);
+    const hourly = instanceHourly(price, capacity);
+    return { what: `Auto Scaling group ${type} (${capacity}) at minimum ${minSize}`, quantity: minSize, unit: 'instance-month', unitPrice: hourly * hours, monthly: minSize * hourly * hours, source: price.onDemandPerHour.source };
+  });
+}
+
+function natGateways(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const hours = a.hoursPerMonth.value;
+  return [
+    ...counted(resources, 'AWS::EC2::NatGateway', 'NAT gateway', 'gateway-month', a.idlePrices.natGatewayPerHour, hours),
+    ...counted(resources, 'AWS::EC2::EIP', 'Public IPv4 address', 'address-month', a.idlePrices.publicIpv4PerHour, hours),
+  ];
+}
+
+/** Invocations a month of a `rate(…)` schedule; cron schedules are not priced (none in the template). */
+export function invocationsPerMonth(expression: string, hoursPerMonth: number): number | undefined {
+  const match = /^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$/.exec(expression.trim());
+  if (!match) return undefined;
+  const every = Number(match[1]);
+  const minutes = match[2].startsWith('minute') ? every : match[2].startsWith('hour') ? every * 60 : every * 1440;
+  return (hoursPerMonth * 60) / minutes;
+}
+
+function scheduledFunctions(resources: Resources, a: CostAssumptions): IdleItem[] {
+  const r = a.requestPrices;
+  return ofType(resources, 'AWS::Events::Rule').flatMap(([, rule]) => {
+    const p = props(rule);
+    const perMonth = typeof p.ScheduleExpression === 'string' ? invocationsPerMonth(p.ScheduleExpression, a.hoursPerMonth.value) : undefined;
+    if (perMonth === undefined || p.State === 'DISABLED') return [];
+    const targets = Array.isArray(p.Targets) ? (p.Targets as { Arn?: unknown }[]) : [];
+    return targets
+      .map((t) => resources[referencedId(t.Arn) ?? ''])
+      .filter((fn): fn is CfnResource => fn?.Type === 'AWS::Lambda::Function')
+      .map((fn) => {
+        const memoryGb = (asNumber(props(fn).MemorySize) ?? 128) / 1024;
+        const perInvocation = r.lambdaPerMillionRequests.value / MILLION + a.idleUsage.scheduledFunctionSeconds.value * memoryGb * r.lambdaArmPerGbSecond.value;
+        return { what: `Scheduled function (${p.ScheduleExpression})`, quantity: Math.round(perMonth), unit: 'invocation', unitPrice: perInvocation, monthly: perMonth * perInvocation, source: r.lambdaArmPerGbSecond.source };
+      });
+  });
+}
+
+const hasGpuRequirement = (r: CfnResource): boolean =>
+  JSON.stringify(props(r).ContainerDefinitions ?? []).includes('"Type":"GPU"');
+
+function gpuWorkerStorage(resources: Resources, a: CostAssumptions): IdleItem[] {
+  if (!ofType(resources, 'AWS::ECS::TaskDefinition').some(([, r]) => hasGpuRequirement(r))) return [];
+  return [
+    item('Worker container image in ECR', a.idleUsage.containerImageGb.value, 'GB-month', a.idlePrices.ecrStoragePerGbMonth),
+    item('Model weights in S3', a.idleUsage.modelWeightsGb.value, 'GB-month', a.requestPrices.s3StoragePerGbMonth),
+  ];
+}
+
+function freeAtIdle(resources: Resources): IdleItem[] {
+  const zero = (what: string, n: number, unit: string, source: string): IdleItem[] => (n > 0 ? [{ what, quantity: n, unit, unitPrice: 0, monthly: 0, source }] : []);
+  const onDemandTables = ofType(resources, 'AWS::DynamoDB::Table').filter(([, r]) => props(r).BillingMode === 'PAY_PER_REQUEST').length;
+  const apis = ofType(resources, 'AWS::ApiGateway::RestApi').length + ofType(resources, 'AWS::ApiGatewayV2::Api').length;
+  return [
+    ...zero('DynamoDB tables, on-demand (pay per request)', onDemandTables, 'table', 'https://aws.amazon.com/dynamodb/pricing/on-demand/'),
+    ...zero('API Gateway APIs (pay per request)', apis, 'API', 'https://aws.amazon.com/api-gateway/pricing/'),
+  ];
+}
+
+function idleLogs(resources: Resources, a: CostAssumptions): IdleItem[] {
+  if (ofType(resources, 'AWS::Logs::LogGroup').length === 0) return [];
+  return [item('CloudWatch Logs ingested at idle', a.idleUsage.idleLogGbPerMonth.value, 'GB', a.requestPrices.logsIngestionPerGb)];
+}
+
+/** Everything in the template that costs money when no page is processed, one line each. */
+export function idleItems(template: CfnTemplate, a: CostAssumptions): IdleItem[] {
+  const resources = template.Resources ?? {};
+  const p = a.idlePrices;
+  return [
+    ...interfaceEndpoints(resources, a),
+    ...natGateways(resources, a),
+    ...counted(resources, 'AWS::KMS::Key', 'KMS customer managed keys', 'key-month', p.kmsKeyPerMonth),
+    ...counted(resources, 'AWS::SecretsManager::Secret', 'Secrets Manager secrets', 'secret-month', p.secretPerMonth),
+    ...waf(resources, a),
+    ...counted(resources, 'AWS::CloudWatch::Alarm', 'CloudWatch alarms', 'alarm-month', p.alarmPerMonth),
+    ...counted(resources, 'AWS::CloudWatch::CompositeAlarm', 'CloudWatch composite alarms', 'alarm-month', p.compositeAlarmPerMonth),
+    ...aurora(resources, a),
+    ...autoScalingGroups(resources, a),
+    ...scheduledFunctions(resources, a),
+    ...gpuWorkerStorage(resources, a),
+    ...idleLogs(resources, a),
+    ...freeAtIdle(resources),
+  ];
+}
+
+export const monthlyTotal = (items: readonly IdleItem[]): number => items.reduce((sum, i) => sum + i.monthly, 0);
+
+// ---------------------------------------------------------------------------------------------
+// Assumptions → per-page costs
+
+/** Dollars per million pages of every request a page makes, per-document counts spread over its pages. */
+export function perPageItems(a: CostAssumptions): PerPageItem[] {
+  const r = a.requestPrices;
+  const u = a.usage;
+  const docsPer1M = MILLION / a.workload.pagesPerDocument.value;
+  const apiRequests = docsPer1M * u.apiRequestsPerDocument.value;
+  const retentionMonths = (days: number): number => days / 30;
+  return [
+    { what: 'API Gateway + WAF requests', per1M: (apiRequests * (r.apiGatewayPerMillion.value + r.wafPerMillionRequests.value)) / MILLION, source: r.apiGatewayPerMillion.source },
+    {
+      what: 'Lambda (API handlers and intake)',
+      per1M:
+        ((apiRequests + docsPer1M) * r.lambdaPerMillionRequests.value) / MILLION +
+        (apiRequests * u.apiGbSecondsPerRequest.value + docsPer1M * u.intakeGbSecondsPerDocument.value) * r.lambdaArmPerGbSecond.value,
+      source: r.lambdaArmPerGbSecond.source,
+    },
+    { what: 'SQS requests', per1M: (docsPer1M * u.sqsRequestsPerDocument.value * r.sqsPerMillion.value) / MILLION, source: r.sqsPerMillion.source },
+    { what: 'EventBridge events', per1M: (docsPer1M * u.eventsPerDocument.value * r.eventBridgePerMillionEvents.value) / MILLION, source: r.eventBridgePerMillionEvents.source },
+    {
+      what: 'S3 PUT (upload, checkpoints, previews, results)',
+      per1M: ((docsPer1M * u.s3PutsPerDocument.value + MILLION * u.s3PutsPerPage.value) * r.s3PutPerThousand.value) / 1000,
+      source: r.s3PutPerThousand.source,
+    },
+    { what: 'S3 GET', per1M: (docsPer1M * u.s3GetsPerDocument.value * r.s3GetPerThousand.value) / 1000, source: r.s3GetPerThousand.source },
+    { what: 'KMS requests', per1M: (docsPer1M * u.kmsRequestsPerDocument.value * r.kmsPer10000Requests.value) / 10_000, source: r.kmsPer10000Requests.source },
+    {
+      what: 'S3 storage for the retention periods (7 d uploads, 90 d results)',
+      per1M: ((MILLION * u.uploadMegabytesPerPage.value * retentionMonths(7) + MILLION * u.resultMegabytesPerPage.value * retentionMonths(90)) / 1000) * r.s3StoragePerGbMonth.value,
+      source: r.s3StoragePerGbMonth.source,
+    },
+    { what: 'CloudWatch Logs ingestion', per1M: ((MILLION * u.logKilobytesPerPage.value) / MILLION) * r.logsIngestionPerGb.value, source: r.logsIngestionPerGb.source },
+  ];
+}
+
+/** GPU seconds one page takes at full batch: its visual tokens through prefill plus its output tokens through decode. */
+export function gpuSecondsPerPage(gpu: GpuThroughput, a: CostAssumptions): number {
+  return a.workload.visualTokensPerPage.value / gpu.prefillTokensPerSecond.value + a.workload.outputTokensPerPage.value / gpu.decodeTokensPerSecond.value;
+}
+
+/** Pages one instance finishes in an hour, at the assumed utilisation. */
+export function pagesPerHour(gpu: GpuThroughput, a: CostAssumptions): number {
+  return (3600 / gpuSecondsPerPage(gpu, a)) * a.workload.utilisation.value;
+}
+
+export function instanceHourly(price: InstancePrice, capacity: Capacity): number {
+  return capacity === 'On-Demand' ? price.onDemandPerHour.value : price.onDemandPerHour.value * (1 - price.spotDiscount.value);
+}
+
+/** Costs that run with each working instance besides its own price: its root volume and the database it keeps awake. */
+function workingExtrasPerHour(a: CostAssumptions): number {
+  const volume = (a.usage.gpuRootVolumeGb.value * a.requestPrices.ebsGp3PerGbMonth.value) / a.hoursPerMonth.value;
+  return volume + a.usage.databaseAcuWhileWorking.value * a.idlePrices.auroraAcuHour.value;
+}
+
+/** Both capacities of every GPU option, each with its cost per million pages beside Textract. */
+export function gpuOptionCosts(types: readonly GpuInstanceType[], a: CostAssumptions): GpuOptionCost[] {
+  const requestsPer1M = perPageItems(a).reduce((sum, i) => sum + i.per1M, 0);
+  const textractPer1M = a.textract.detectDocumentTextPer1000.value * 1000;
+  return types.flatMap((t) => {
+    const price = a.instances[t.instanceType];
+    const gpu = a.gpus[t.gpu];
+    if (!price) throw new Error(`${t.instanceType} has no price in scripts/cost-assumptions.ts`);
+    if (!gpu) throw new Error(`${t.gpu} has no throughput in scripts/cost-assumptions.ts`);
+    const perHour = pagesPerHour(gpu, a);
+    const hoursPer1M = MILLION / perHour;
+    return CAPACITIES.map((capacity): GpuOptionCost => {
+      const pricePerHour = instanceHourly(price, capacity);
+      const gpuPer1M = hoursPer1M * pricePerHour;
+      const otherPer1M = hoursPer1M * workingExtrasPerHour(a) + requestsPer1M;
+      const totalPer1M = gpuPer1M + otherPer1M;
+      return { instanceType: t.instanceType, gpu: t.gpu, capacity, pricePerHour, pagesPerHour: perHour, gpuPer1M, otherPer1M, totalPer1M, textractRatio: totalPer1M / textractPer1M };
+    });
+  });
+}
+
+/** The whole report: idle bill from the template, per-page costs from the assumptions. */
+export function costReport(template: CfnTemplate, types: readonly GpuInstanceType[], a: CostAssumptions): CostReport {
+  const items = idleItems(template, a);
+  const t = a.textract;
+  return {
+    region: a.region,
+    idle: { items, monthly: monthlyTotal(items) },
+    perPage: perPageItems(a),
+    options: gpuOptionCosts(types, a),
+    textractPer1M: {
+      detectDocumentText: t.detectDocumentTextPer1000.value * 1000,
+      tables: t.analyzeTablesPer1000.value * 1000,
+      forms: t.analyzeFormsPer1000.value * 1000,
+      tablesAndForms: t.analyzeTablesAndFormsPer1000.value * 1000,
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides
+
+export interface PriceOverride {
+  readonly onDemand: number;
+  readonly spot?: number;
+}
+
+/** `g6e.xlarge=1.861` or `g6e.xlarge=1.861/0.80` (On-Demand / Spot dollars an hour). */
+export function parsePriceOverride(text: string): [string, PriceOverride] {
+  const match = /^([a-z0-9]+\.[a-z0-9]+)=(\d+(?:\.\d+)?)(?:\/(\d+(?:\.\d+)?))?$/.exec(text.trim());
+  if (!match) throw new Error(`--price expects <instance type>=<On-Demand $/h>[/<Spot $/h>], e.g. g6e.xlarge=1.861/0.80; got "${text}"`);
+  const onDemand = Number(match[2]);
+  const spot = match[3] === undefined ? undefined : Number(match[3]);
+  if (onDemand <= 0 || (spot !== undefined && (spot <= 0 || spot > onDemand))) throw new Error(`--price ${text}: prices must be positive and Spot no more than On-Demand`);
+  return [match[1], spot === undefined ? { onDemand } : { onDemand, spot }];
+}
+
+/** The assumptions with some instance prices replaced; the replaced figures say they came from the command line. */
+export function withPriceOverrides(a: CostAssumptions, overrides: ReadonlyMap<string, PriceOverride>): CostAssumptions {
+  const instances = { ...a.instances };
+  for (const [type, o] of overrides) {
+    const base = instances[type];
+    if (!base) throw new Error(`--price: ${type} is not a GPU option (lib/gpu-instances.ts)`);
+    const given = (value: number): Sourced => ({ value, source: 'command line (--price)', checked: 'as given' });
+    instances[type] = {
+      onDemandPerHour: given(o.onDemand),
+      spotDiscount: o.spot === undefined ? base.spotDiscount : given(1 - o.spot / o.onDemand),
+    };
+  }
+  return { ...a, instances };
+}
