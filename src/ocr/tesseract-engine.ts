@@ -83,7 +83,7 @@ export class TesseractEngine implements OcrEngine {
     let reading = { ...upright, rotation: 0 as Rotation, width: image.width, height: image.height };
 
     if (upright.rawWords > 0 && !looksUpright(upright.words)) {
-      const rotation = await this.bestRotation(png, image);
+      const rotation = await this.bestRotation(await orientationProbe(png, image));
       if (rotation !== 0) {
         options.signal?.throwIfAborted();
         const turned = await sharp(png).rotate(rotation).png({ compressionLevel: 1 }).toBuffer();
@@ -123,19 +123,25 @@ export class TesseractEngine implements OcrEngine {
     return { page: data, words: raw.map(toWord).filter(keepWord), rawWords: raw.length };
   }
 
-  /** Reads a downscaled copy at each angle; 0 unless another angle reads clearly better. */
-  private async bestRotation(png: Buffer, image: PageImage): Promise<Rotation> {
-    const longSide = Math.max(image.width, image.height);
-    const small =
-      longSide > ORIENTATION_PROBE_PIXELS
-        ? await sharp(png)
-            .resize({ width: ORIENTATION_PROBE_PIXELS, height: ORIENTATION_PROBE_PIXELS, fit: 'inside' })
-            .png({ compressionLevel: 1 })
-            .toBuffer()
-        : png;
+  /**
+   * Orientation only, for engines that cannot tell it themselves (Qwen3-VL): reads a downscaled
+   * copy upright and, unless that looks like upright text, at the other angles. 0 for a page
+   * without words.
+   */
+  async detectOrientation(image: PageImage): Promise<Rotation> {
+    if (this.closed) throw new Error('The engine is closed');
+    const small = await orientationProbe(await toPng(image), image);
+    const upright = await this.read(small);
+    if (upright.rawWords === 0 || looksUpright(upright.words)) return 0;
+    return this.bestRotation(small, upright.words);
+  }
+
+  /** Reads the downscaled copy at each angle; 0 unless another angle reads clearly better. */
+  private async bestRotation(small: Buffer, uprightWords?: OcrWord[]): Promise<Rotation> {
     const angles: Rotation[] = [0, 90, 180, 270];
     const scores = await Promise.all(
       angles.map(async (angle) => {
+        if (angle === 0 && uprightWords) return orientationScore(uprightWords);
         const input = angle === 0 ? small : await sharp(small).rotate(angle).png({ compressionLevel: 1 }).toBuffer();
         return orientationScore((await this.read(input)).words);
       }),
@@ -163,6 +169,15 @@ function languageFolder(languages: string[]): string {
     }
   }
   return folder;
+}
+
+/** The copy orientation is compared on: long side at most ORIENTATION_PROBE_PIXELS. */
+async function orientationProbe(png: Buffer, image: PageImage): Promise<Buffer> {
+  if (Math.max(image.width, image.height) <= ORIENTATION_PROBE_PIXELS) return png;
+  return sharp(png)
+    .resize({ width: ORIENTATION_PROBE_PIXELS, height: ORIENTATION_PROBE_PIXELS, fit: 'inside' })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
 }
 
 async function toPng(image: PageImage): Promise<Buffer> {
