@@ -89,8 +89,9 @@ export function parseQwenHtml(answer: string, page: { width: number; height: num
 
 /**
  * The part of the answer that is markup: a fenced block's content if there is a fence holding a
- * tag, else from the first tag to the last `>`; prose outside is dropped. Empty when there is no
- * tag at all (prose only is not an answer in the asked format).
+ * tag, else from the first tag to the closing `</html>` (or `</body>`), or to the end of an answer
+ * that has none (cut short); prose outside is dropped. Empty when there is no tag at all (prose
+ * only is not an answer in the asked format).
  */
 function markupRange(answer: string): [number, number] {
   const fence = /```[a-zA-Z]*[^\S\n]*\n?([\s\S]*?)(?:```|$)/g;
@@ -107,9 +108,10 @@ function markupRange(answer: string): [number, number] {
 function trimToTags(text: string, from: number, to: number): [number, number] {
   const slice = text.slice(from, to);
   const first = slice.search(/<[a-zA-Z!/]/);
-  const last = slice.lastIndexOf('>');
-  if (first < 0 || last < first) return [0, 0];
-  return [from + first, from + last + 1];
+  if (first < 0) return [0, 0];
+  let end = slice.length;
+  for (const m of slice.matchAll(/<\/(html|body)\s*>/gi)) end = m.index + m[0].length;
+  return [from + first, from + Math.max(first, end)];
 }
 
 const TOKEN = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^>]*>|<\?[^>]*>|<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
@@ -207,7 +209,8 @@ function collectBlocks(answer: string, element: Element, page: { width: number; 
       ? answer.slice(element.start, element.end)
       : answer.slice(element.contentStart, element.contentEnd);
   const span: [number, number] = isContainer ? [element.contentStart, element.contentEnd] : [element.start, element.end];
-  out.push({ kind, html: stripBoxes(raw).trim(), bbox, span });
+  // A tag cut off at the end of the answer is no markup.
+  out.push({ kind, html: stripBoxes(raw.replace(/<[^>]*$/, '')).trim(), bbox, span });
 }
 
 /** Only the text lying directly in a container (its elements become blocks of their own). */

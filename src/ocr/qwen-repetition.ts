@@ -33,6 +33,8 @@ const ALNUM = /[\p{L}\p{N}]/u;
 export function findRepetition(text: string, options: RepetitionOptions = DEFAULT_REPETITION): Repetition | null {
   const s = text.replace(TAG, MARK);
   const n = s.length;
+  const codes = new Uint16Array(n);
+  for (let i = 0; i < n; i += 1) codes[i] = s.charCodeAt(i);
   let best: Repetition | null = null;
   let bestCover = 0;
   for (let period = 1; period <= Math.min(options.maxPeriod, n >> 1); period += 1) {
@@ -40,7 +42,7 @@ export function findRepetition(text: string, options: RepetitionOptions = DEFAUL
     // unit s[start, start + period) repeated (r + period) / period times.
     let run = 0;
     for (let i = 0; i + period <= n; i += 1) {
-      if (i + period < n && s.charCodeAt(i) === s.charCodeAt(i + period)) {
+      if (i + period < n && codes[i] === codes[i + period]) {
         run += 1;
         continue;
       }
