@@ -27,7 +27,7 @@ import {
 } from '../../src/db/repositories/tasks';
 import { pageCheckpointKey, pagePreviewKey, resultKeys } from '../../src/domain/storage-keys';
 import { taskError, type TaskError, type TaskErrorCode, type TaskRecord } from '../../src/domain/task';
-import { UnreadablePageError, type OcrEngine, type OcrPage, type PageImage } from '../../src/ocr/engine';
+import { PageFailedError, UnreadablePageError, type OcrEngine, type OcrPage, type PageFailureReason, type PageImage } from '../../src/ocr/engine';
 import { assembleDocument } from '../../src/pipeline/assemble';
 import { publishStatus } from '../../src/pipeline/events';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/pipeline/intake';
@@ -89,6 +89,11 @@ export interface WorkerDeps {
   jobs: JobQueue;
   events: EventBus;
   engine: OcrEngine;
+  /**
+   * Reads a page the engine failed on every attempt (`PageFailedError`) when the page has no PDF
+   * text layer: the CPU engine beside the GPU one. Without it such a page fails the attempt.
+   */
+  fallback?: OcrEngine;
   clock: Clock;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   protection?: ScaleInProtection;
@@ -111,6 +116,17 @@ export class PermanentJobError extends Error {
     super(error.message);
     this.code = error.code;
     this.name = 'PermanentJobError';
+  }
+}
+
+/** The engine failed a page, and neither its text layer nor a fallback engine could read it. */
+class PageUnreadError extends Error {
+  constructor(
+    readonly page: number,
+    readonly failure: PageFailedError,
+  ) {
+    super(`Page ${page}: ${failure.message}; no fallback read it`);
+    this.name = 'PageUnreadError';
   }
 }
 
@@ -138,6 +154,17 @@ interface HeldJob {
   released: boolean;
 }
 
+/** Every `PageFailureReason`: a checkpoint naming another is redone rather than trusted. */
+const FAILURE_REASONS = {
+  length: 'length',
+  repetition: 'repetition',
+  malformed: 'malformed',
+  content_filter: 'content_filter',
+  server_error: 'server_error',
+  timeout: 'timeout',
+  empty: 'empty',
+} as const satisfies { [R in PageFailureReason]: R };
+
 const checkpointSchema = z.object({
   page: z.number().int().positive(),
   width: z.number().positive(),
@@ -146,6 +173,8 @@ const checkpointSchema = z.object({
   confidence: z.number().nullable(),
   rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
   blocks: z.array(z.looseObject({ kind: z.string(), bbox: z.array(z.number()).length(4).nullable(), confidence: z.number().nullable() })),
+  // Kept across a resume: the JSON view marks the page whichever attempt assembles it.
+  fallback: z.object({ from: z.string(), reason: z.enum(FAILURE_REASONS), attempts: z.number().int().nonnegative() }).optional(),
 });
 
 export class Worker {
@@ -365,7 +394,7 @@ export class Worker {
         const work = async (): Promise<void> => {
           signal.throwIfAborted();
           const image = await document.render(page);
-          const result = await this.recognize(image, engineSignal);
+          const result = await this.recognize(image, document, task.id, engineSignal);
           // A lost lease may mean a deleted task, whose prefix was just erased: write nothing more
           // (what an earlier page wrote since is erased once the pages settle, in onLeaseLost).
           if (leaseSignal.aborted) return;
@@ -425,13 +454,47 @@ export class Worker {
     if (!probe.ok) throw new PermanentJobError(probe);
   }
 
-  private async recognize(image: PageImage, signal: AbortSignal): Promise<OcrPage> {
+  private async recognize(image: PageImage, document: RasterDocument, taskId: string, signal: AbortSignal): Promise<OcrPage> {
     try {
       return await this.deps.engine.recognize(image, { signal });
     } catch (error) {
       if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
+      if (error instanceof PageFailedError) return this.readFallback(image, document, taskId, error, signal);
       throw error;
     }
+  }
+
+  /**
+   * A page the engine gave up on is read from the PDF's own text layer (the document's exact
+   * text, and no engine work), else from the fallback engine, and marked as such in the JSON.
+   * With neither, the attempt fails (`ocr_failed` once no attempt is left).
+   */
+  private async readFallback(image: PageImage, document: RasterDocument, taskId: string, failure: PageFailedError, signal: AbortSignal): Promise<OcrPage> {
+    const { logger, fallback: engine } = this.deps;
+    let page: OcrPage | null = null;
+    try {
+      page = await document.textLayer(image.page);
+    } catch (error) {
+      logger.warn('Reading the text layer failed', { taskId, page: image.page, error: errorSummary(error) });
+    }
+    if (!page && engine) {
+      try {
+        page = await engine.recognize(image, { signal });
+      } catch (error) {
+        if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
+        throw error;
+      }
+    }
+    if (!page) throw new PageUnreadError(image.page, failure);
+    logger.warn('Page read from a fallback after the engine failed it', {
+      taskId,
+      page: image.page,
+      from: failure.engine,
+      reason: failure.reason,
+      attempts: failure.attempts,
+      engine: page.engine,
+    });
+    return { ...page, fallback: { from: failure.engine, reason: failure.reason, attempts: failure.attempts } };
   }
 
   /** The viewer's page image; best effort, since the text result does not depend on it. */
@@ -526,7 +589,7 @@ export class Worker {
     const permanent = error instanceof PermanentJobError;
     const lastAttempt = task.attempts >= task.maxAttempts;
     if (permanent || lastAttempt) {
-      const { code, message: text } = permanent ? error : taskError('processing_error');
+      const { code, message: text } = permanent ? error : error instanceof PageUnreadError ? taskError('ocr_failed', { page: error.page }) : taskError('processing_error');
       logger.warn('Failing the task', { taskId: task.id, errorCode: code, attempts: task.attempts, error: errorSummary(error) });
       lease.stop();
       const moved = await transitionTask(db, { taskId: task.id, from: 'processing', to: 'failed', errorCode: code, errorMessage: text, leaseToken });

@@ -90,7 +90,7 @@ export const ROUTE_DOCS: Record<RouteId, RouteDoc> = {
       200: {
         description: 'html: `{url, expiresAt}`; text: the plain text; json: the structured document',
         content: {
-          'application/json': { schema: { oneOf: [toSchema(presignedUrlResponseSchema, 'output'), { type: 'object', description: 'The structured document (pages, blocks, boxes, confidences, engine per page)' }] } },
+          'application/json': { schema: { oneOf: [toSchema(presignedUrlResponseSchema, 'output'), { type: 'object', description: 'The structured document (pages, blocks, boxes, confidences, engine per page). A page the OCR model failed on every attempt was read from the PDF text layer or the CPU engine instead: its `engine` names that source and its `fallback` is `{from, reason, attempts}`.' }] } },
           'text/plain': { schema: { type: 'string' } },
         },
       },

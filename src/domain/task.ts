@@ -89,6 +89,8 @@ const TASK_ERRORS = {
   // Worker and the jobs dead-letter consumer
   upload_missing: () => 'The uploaded document is no longer available.',
   processing_error: () => 'The document could not be processed: the last attempt failed as well.',
+  ocr_failed: (where: { page: number }) =>
+    `Page ${where.page} could not be read: the OCR engine failed it on every attempt, and no other source was available.`,
   attempts_exhausted: () => 'The document could not be processed after several attempts.',
   processing_failed: () => 'The document could not be processed: processing stopped unexpectedly several times.',
 } as const satisfies Record<string, (...args: never[]) => string>;

@@ -1,9 +1,10 @@
 /**
  * One document per upload from its pages: HTML (a `<section data-page="n">` per page, in order,
  * each block with `data-bbox` in page pixels), plain text, word count, an overall confidence and
- * the JSON view (`{version, pages: [{page, width, height, engine, confidence, blocks}]}`).
+ * the JSON view (`{version, pageCount, pages: [{page, width, height, engine, confidence, rotation,
+ * blocks, fallback?}]}`).
  */
-import type { BBox, OcrBlock, OcrPage } from '../ocr/engine';
+import type { BBox, OcrBlock, OcrPage, PageFallback } from '../ocr/engine';
 import { escapeHtml, htmlToText, sanitizeResultHtml } from './sanitize';
 
 export const RESULT_JSON_VERSION = 1;
@@ -21,10 +22,13 @@ export interface JsonPage {
   page: number;
   width: number;
   height: number;
+  /** What produced the page: the model, or, with `fallback` set, the text layer or CPU engine that stood in. */
   engine: string;
   confidence: number | null;
   rotation: OcrPage['rotation'];
   blocks: JsonBlock[];
+  /** Present only on a page the primary engine failed on every attempt: which engine, why, how often. */
+  fallback?: PageFallback;
 }
 
 export interface ResultJson {
@@ -87,6 +91,7 @@ function toJsonPage(page: OcrPage): JsonPage {
         ...(block.words ? { words: block.words.map((w) => ({ ...w, bbox: roundBox(w.bbox) })) } : {}),
       };
     }),
+    ...(page.fallback ? { fallback: { from: page.fallback.from, reason: page.fallback.reason, attempts: page.fallback.attempts } } : {}),
   };
 }
 

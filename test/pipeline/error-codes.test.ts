@@ -15,6 +15,7 @@ describe('task error codes', () => {
       'upload_expired',
       'upload_missing',
       'processing_error',
+      'ocr_failed',
       'attempts_exhausted',
       'processing_failed',
     ];
@@ -44,6 +45,7 @@ describe('task error codes', () => {
       taskError('upload_expired'),
       taskError('upload_missing'),
       taskError('processing_error'),
+      taskError('ocr_failed', { page: 3 }),
       taskError('attempts_exhausted'),
       taskError('processing_failed'),
     ];

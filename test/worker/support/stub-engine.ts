@@ -2,8 +2,8 @@ import type { OcrEngine, OcrPage, PageImage, RecognizeOptions } from '../../../s
 
 /** An engine that answers each page with its number as text, or fails as told. */
 export class StubEngine implements OcrEngine {
-  readonly name = 'stub';
   readonly concurrency = 4;
+  constructor(readonly name = 'stub') {}
   calls: number[] = [];
   failWith?: (page: number) => Error | undefined;
   async recognize(image: PageImage, _options?: RecognizeOptions): Promise<OcrPage> {

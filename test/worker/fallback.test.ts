@@ -1,0 +1,141 @@
+import sharp from 'sharp';
+import { systemClock } from '../../src/adapters/clock';
+import { PageFailedError } from '../../src/ocr/engine';
+import type { ResultJson } from '../../src/pipeline/assemble';
+import { intakeObject } from '../../src/pipeline/intake';
+import { TEXT_LAYER_ENGINE } from '../../src/pipeline/text-layer';
+import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
+import { pipelineHarness, type PipelineHarness } from '../pipeline/support/harness';
+import { textPdf } from '../pipeline/support/documents';
+import { StubEngine } from './support/stub-engine';
+
+const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 40 } };
+const MODEL = 'vllm/Qwen/Qwen3-VL-8B-Instruct';
+
+describe('the worker, when the engine fails a page on every attempt', () => {
+  let h: PipelineHarness;
+  let engine: StubEngine;
+  let cpu: StubEngine;
+  let warnings: Array<[string, Record<string, unknown>?]>;
+  const logger = {
+    info: () => undefined,
+    error: () => undefined,
+    warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]),
+  };
+  const worker = (deps: { fallback?: StubEngine } = { fallback: cpu }) =>
+    new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger, ...deps }, FAST);
+
+  async function queued(bytes: Uint8Array, options: { contentType?: string; maxAttempts?: number } = {}) {
+    const { task, key } = await h.createTask(bytes, options);
+    await intakeObject({ key }, h.intakeDeps());
+    return task;
+  }
+
+  async function receiveOne() {
+    const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 1 });
+    if (!message) throw new Error('no job message');
+    return message;
+  }
+
+  function resultJson(prefix: string): ResultJson {
+    const key = h.objects.keys(prefix).find((k) => k.endsWith('.json') && !k.includes('/pages/'));
+    if (!key) throw new Error('no result JSON');
+    return JSON.parse(Buffer.from(h.objects.objects.get(key)!.body).toString()) as ResultJson;
+  }
+
+  const failing = (pages: number[], reason: 'repetition' | 'length' = 'repetition') => (page: number) =>
+    pages.includes(page) ? new PageFailedError(MODEL, reason, 3) : undefined;
+
+  beforeEach(async () => {
+    h = await pipelineHarness();
+    engine = new StubEngine('model');
+    cpu = new StubEngine('cpu');
+    warnings = [];
+  });
+  afterEach(() => h.dispose());
+
+  it('reads a PDF page from its own text layer, marks it in the JSON and logs a warning without its text', async () => {
+    // Prepare
+    const task = await queued(await textPdf([['alpha one'], ['Confidential bravo diagnosis'], ['charlie three']]));
+    engine.failWith = failing([2]);
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    const json = resultJson(task.resultsPrefix);
+    expect(json.pages.map((p) => [p.page, p.engine, p.fallback])).toEqual([
+      [1, 'model', undefined],
+      [2, TEXT_LAYER_ENGINE, { from: MODEL, reason: 'repetition', attempts: 3 }],
+      [3, 'model', undefined],
+    ]);
+    expect(json.pages[1]!.blocks.map((b) => b.text)).toEqual(['Confidential bravo diagnosis']);
+    expect(json.pages[1]!.blocks[0]!.bbox).not.toBeNull();
+    expect(json.pages.filter((p) => 'fallback' in p)).toHaveLength(1);
+    expect(cpu.calls).toEqual([]); // the text layer came first
+    const logged = warnings.filter(([message]) => /fallback/.test(message));
+    expect(logged).toEqual([[expect.any(String), expect.objectContaining({ taskId: task.id, page: 2, reason: 'repetition', engine: TEXT_LAYER_ENGINE })]]);
+    expect(JSON.stringify(warnings)).not.toMatch(/Confidential|bravo|diagnosis/);
+  });
+
+  it('reads an image page, which has no text layer, with the fallback engine and marks it', async () => {
+    // Prepare
+    const png = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#fff' } }).png().toBuffer();
+    const task = await queued(png, { contentType: 'image/png' });
+    engine.failWith = failing([1], 'length');
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(cpu.calls).toEqual([1]);
+    const [page] = resultJson(task.resultsPrefix).pages;
+    expect([page!.engine, page!.fallback]).toEqual(['cpu', { from: MODEL, reason: 'length', attempts: 3 }]);
+    expect(warnings.some(([, fields]) => fields?.page === 1 && fields.reason === 'length')).toBe(true);
+  });
+
+  it('retries a page nothing else can read, then fails the task with ocr_failed naming the page', async () => {
+    // Prepare: a PDF whose second page has no text layer, and no fallback engine.
+    const task = await queued(await textPdf([['alpha one'], []]), { maxAttempts: 2 });
+    engine.failWith = failing([2]);
+    const w = worker({});
+
+    // Act
+    const first = await w.handle(await receiveOne());
+    await new Promise((r) => setTimeout(r, 1100)); // the 1 s lease and visibility run out
+    const second = await w.handle(await receiveOne());
+
+    // Assess
+    expect([first, second]).toEqual(['retry', 'failed']);
+    const failed = await h.task(task.id);
+    expect([failed.status, failed.errorCode, failed.attempts]).toEqual(['failed', 'ocr_failed', 2]);
+    expect(failed.errorMessage).toMatch(/^Page 2 could not be read/);
+    expect([...engine.calls].sort()).toEqual([1, 2, 2]); // page 1 was checkpointed by the first attempt
+  });
+
+  it('keeps the fallback marker of a checkpointed page when a later attempt resumes and assembles the result', async () => {
+    // Prepare: page 2 falls back to its text layer; page 3 kills the first attempt.
+    const task = await queued(await textPdf([['alpha one'], ['bravo two'], ['charlie three']]));
+    engine.failWith = (page) => (page === 3 ? new Error('killed') : failing([2])(page));
+    await worker().handle(await receiveOne());
+    engine.calls = [];
+    engine.failWith = undefined;
+    await new Promise((r) => setTimeout(r, 1100));
+
+    // Act
+    const outcome = await worker().handle(await receiveOne());
+
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(engine.calls).toEqual([3]); // pages 1 and 2 came from their checkpoints
+    const pages = resultJson(task.resultsPrefix).pages;
+    expect(pages.map((p) => [p.engine, p.fallback?.reason])).toEqual([
+      ['model', undefined],
+      [TEXT_LAYER_ENGINE, 'repetition'],
+      ['model', undefined],
+    ]);
+    expect(pages[1]!.fallback).toEqual({ from: MODEL, reason: 'repetition', attempts: 3 });
+  });
+});
