@@ -142,9 +142,18 @@ export function renderReport(report: CostReport, a: CostAssumptions): string {
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceBlock(document: string, name: string, body: string): string {
-  const pattern = new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
+  const pattern = blockPattern(name);
   if (!pattern.test(document)) throw new Error(`README.md has no <!-- ${name}:start --> … <!-- ${name}:end --> block`);
-  return document.replace(pattern, (_m, start: string, end: string) => `${start}${body}${end}`);
+  return document.replace(pattern, () => `<!-- ${name}:start -->\n${body}\n<!-- ${name}:end -->`);
+}
+
+/** A generated block's body in a document, or undefined when its markers are missing. */
+export function readBlock(document: string, name: string): string | undefined {
+  return blockPattern(name).exec(document)?.[1];
+}
+
+function blockPattern(name: string): RegExp {
+  return new RegExp(`<!-- ${name}:start -->\\n([\\s\\S]*?)\\n?<!-- ${name}:end -->`);
 }
 
 // ---------------------------------------------------------------------------------------------
