@@ -38,9 +38,10 @@ function entry(path: string, content: Buffer): ManifestFile {
 }
 
 /** A staged model: its files, the manifest beside them, and the pin. */
-function stagedModel(files: Record<string, Buffer>, manifestFiles?: ManifestFile[]) {
+function stagedModel(files: Record<string, Buffer>, manifestFiles?: ManifestFile[]): { objects: Record<string, Buffer>; pin: string } {
   const manifest = serializeManifest(manifestFiles ?? Object.entries(files).map(([path, content]) => entry(path, content)));
-  return { objects: { ...files, [MANIFEST_NAME]: Buffer.from(manifest) }, pin: sha256Hex(manifest) };
+  const objects: Record<string, Buffer> = { ...files, [MANIFEST_NAME]: Buffer.from(manifest) };
+  return { objects, pin: sha256Hex(manifest) };
 }
 
 const CONFIG = Buffer.from('{"model_type":"qwen3_vl"}');
@@ -174,7 +175,7 @@ describe('fetching the model weights', () => {
     let most = 0;
     let waiting: Array<() => void> = [];
     const source: ModelSource = {
-      async open(key) {
+      async open(key): Promise<AsyncIterable<Uint8Array>> {
         const body = objects[key]!;
         if (key === MANIFEST_NAME) return [body];
         open += 1;
