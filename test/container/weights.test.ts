@@ -177,7 +177,7 @@ describe('fetching the model weights', () => {
     const source: ModelSource = {
       async open(key): Promise<AsyncIterable<Uint8Array>> {
         const body = objects[key]!;
-        if (key === MANIFEST_NAME) return [body];
+        if (key === MANIFEST_NAME) return Readable.from([body]);
         open += 1;
         most = Math.max(most, open);
         // Each download holds until a third is open (or none can follow), so the bound is reached if allowed.
