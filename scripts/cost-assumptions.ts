@@ -47,7 +47,7 @@ export interface GpuThroughput {
 const DECODE_METHOD =
   'Step-time model for Qwen3-VL-8B (Qwen3-8B text stack: 36 layers, 8 KV heads × 128 → 144 KiB of BF16 KV cache per token): each decode step reads the weights plus every sequence\'s KV cache, at ~3,040 tokens of context per sequence on average (2,441 visual + half of 1,200 output); ideal tokens/s = sequences ÷ (bytes read ÷ memory bandwidth), times 0.65 steady-state efficiency. The 0.65 is anchored on a published vLLM run of Llama-3.1-8B (BF16) on an A40 (696 GB/s) at 50 concurrent requests, 1,016 output tokens/s, about 0.54 of this model\'s ideal including its ramp-down tail (databasemart.com/blog/vllm-gpu-benchmark-a40).';
 const PREFILL_METHOD =
-  'Compute-bound estimate: ~40 TFLOP for the language model over 2,441 visual tokens (2 × 8.2 B parameters × tokens) plus ~24 TFLOP for the ~0.6 B-parameter vision encoder over ~9,800 16×16 patches (matmuls and attention), at 40% of the GPU\'s dense tensor peak (NVIDIA datasheets).';
+  'Compute-bound estimate: ~44 TFLOP for the language model over 2,441 visual tokens (2 × 8.2 B parameters × tokens, plus attention) and ~20–24 TFLOP for the 0.4–0.6 B-parameter vision encoder over ~9,800 16×16 patches (matmuls and full attention), at 40% of the GPU\'s dense tensor peak (FP8 for the language model where the GPU has it, BF16 for the encoder; NVIDIA datasheets).';
 
 /** The workload one page puts on the GPU. */
 export interface Workload {
@@ -156,7 +156,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
         'estimate; NVIDIA A10G: 600 GB/s, 24 GB, no FP8',
         `${DECODE_METHOD} A10G: BF16 weights (~17.5 GB with the vision encoder) leave ~2.3 GB of KV cache at 0.90 GPU memory, room for only ~5 pages at once, so the 32-page pool cannot fill the batch: ~160 ideal → ~100 tokens/s. A quantised checkpoint would change this.`,
       ),
-      prefillTokensPerSecond: estimated(1900, 'estimate; NVIDIA A10 datasheet: 125 TFLOPS dense BF16', `${PREFILL_METHOD} ~1.3 s a page.`),
+      prefillTokensPerSecond: estimated(1800, 'estimate; NVIDIA A10 datasheet: 125 TFLOPS dense BF16 (the A10G is the same GA102 chip)', `${PREFILL_METHOD} All BF16: ~1.35 s a page.`),
     },
     'NVIDIA L4': {
       decodeTokensPerSecond: estimated(
@@ -170,7 +170,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
       decodeTokensPerSecond: estimated(
         800,
         'estimate; NVIDIA L40S datasheet: 864 GB/s, 48 GB, FP8',
-        `${DECODE_METHOD} L40S: FP8 weights leave room for all 32 pages; ~1,245 ideal → ~800 tokens/s. More pages in flight (untxt:maxPagesInFlight) would raise it, as the weights are read once per step for the whole batch.`,
+        `${DECODE_METHOD} L40S: FP8 weights leave room for all 32 pages; ~1,230 ideal → ~800 tokens/s. More pages in flight (untxt:maxPagesInFlight) would raise it, as the weights are read once per step for the whole batch.`,
       ),
       prefillTokensPerSecond: estimated(8000, 'estimate; NVIDIA L40S datasheet: 362 TFLOPS dense BF16, 733 FP8', `${PREFILL_METHOD} ~0.3 s a page.`),
     },

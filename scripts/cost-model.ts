@@ -196,20 +196,27 @@ export function invocationsPerMonth(expression: string, hoursPerMonth: number): 
   return (hoursPerMonth * 60) / minutes;
 }
 
+/** A schedule and the functions it invokes, from an EventBridge rule or an EventBridge Scheduler schedule. */
+function schedules(resources: Resources): { expression: string; targets: unknown[] }[] {
+  const rules = ofType(resources, 'AWS::Events::Rule').map(([, r]) => ({ p: props(r), targets: Array.isArray(props(r).Targets) ? (props(r).Targets as { Arn?: unknown }[]).map((t) => t.Arn) : [] }));
+  const scheduler = ofType(resources, 'AWS::Scheduler::Schedule').map(([, r]) => ({ p: props(r), targets: [(props(r).Target as { Arn?: unknown } | undefined)?.Arn] }));
+  return [...rules, ...scheduler]
+    .filter(({ p }) => typeof p.ScheduleExpression === 'string' && p.State !== 'DISABLED')
+    .map(({ p, targets }) => ({ expression: p.ScheduleExpression as string, targets }));
+}
+
 function scheduledFunctions(resources: Resources, a: CostAssumptions): IdleItem[] {
   const r = a.requestPrices;
-  return ofType(resources, 'AWS::Events::Rule').flatMap(([, rule]) => {
-    const p = props(rule);
-    const perMonth = typeof p.ScheduleExpression === 'string' ? invocationsPerMonth(p.ScheduleExpression, a.hoursPerMonth.value) : undefined;
-    if (perMonth === undefined || p.State === 'DISABLED') return [];
-    const targets = Array.isArray(p.Targets) ? (p.Targets as { Arn?: unknown }[]) : [];
+  return schedules(resources).flatMap(({ expression, targets }) => {
+    const perMonth = invocationsPerMonth(expression, a.hoursPerMonth.value);
+    if (perMonth === undefined) return [];
     return targets
-      .map((t) => resources[referencedId(t.Arn) ?? ''])
+      .map((arn) => resources[referencedId(arn) ?? ''])
       .filter((fn): fn is CfnResource => fn?.Type === 'AWS::Lambda::Function')
       .map((fn) => {
         const memoryGb = (asNumber(props(fn).MemorySize) ?? 128) / 1024;
         const perInvocation = r.lambdaPerMillionRequests.value / MILLION + a.idleUsage.scheduledFunctionSeconds.value * memoryGb * r.lambdaArmPerGbSecond.value;
-        return { what: `Scheduled function (${p.ScheduleExpression})`, quantity: Math.round(perMonth), unit: 'invocation', unitPrice: perInvocation, monthly: perMonth * perInvocation, source: r.lambdaArmPerGbSecond.source };
+        return { what: `Scheduled function (${expression})`, quantity: Math.round(perMonth), unit: 'invocation', unitPrice: perInvocation, monthly: perMonth * perInvocation, source: r.lambdaArmPerGbSecond.source };
       });
   });
 }

@@ -156,6 +156,23 @@ describe('the idle cost read from a template', () => {
     expect(monthlyTotal(items)).toBeCloseTo(HOURS * 60 * perInvocation, 9);
   });
 
+  it('prices an EventBridge Scheduler schedule like a rule, and a disabled one not at all', () => {
+    // Prepare
+    const fn: CfnResource = { Type: 'AWS::Lambda::Function', Properties: { MemorySize: 128 } };
+    const schedule = (state: string): CfnResource => ({
+      Type: 'AWS::Scheduler::Schedule',
+      Properties: { ScheduleExpression: 'rate(5 minutes)', State: state, FlexibleTimeWindow: { Mode: 'OFF' }, Target: { Arn: { 'Fn::GetAtt': ['Fn', 'Arn'] }, RoleArn: 'r' } },
+    });
+
+    // Act
+    const enabled = idleItems(template({ Fn: fn, S: schedule('ENABLED') }), COST_ASSUMPTIONS);
+    const disabled = idleItems(template({ Fn: fn, S: schedule('DISABLED') }), COST_ASSUMPTIONS);
+
+    // Assess
+    expect(enabled.map((i) => i.quantity)).toEqual([(HOURS * 60) / 5]);
+    expect(disabled).toEqual([]);
+  });
+
   it('adds the image and weights storage once the template has a task definition that needs a GPU', () => {
     // Prepare
     const t = template({
