@@ -217,7 +217,11 @@ export function vllmArgs(config: EntrypointConfig, modelFolder: string): string[
   ];
 }
 
-/** Cloud credentials vLLM has no use for; it gets the rest of the environment. */
+/**
+ * Kept from vLLM's environment: cloud credentials it has no use for, and this entrypoint's own
+ * settings. Those share vLLM's `VLLM_` prefix, and vLLM reads some such names itself: it takes
+ * `VLLM_PORT` as the base of its internal ports, which would collide with the API port.
+ */
 const NOT_FOR_VLLM = [
   'AWS_ACCESS_KEY_ID',
   'AWS_SECRET_ACCESS_KEY',
@@ -226,6 +230,7 @@ const NOT_FOR_VLLM = [
   'AWS_CONTAINER_CREDENTIALS_FULL_URI',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN',
   'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE',
+  ...Object.keys(envSchema.shape).filter((name) => name.startsWith('VLLM_')),
 ];
 
 type Stop = { signal: 'SIGTERM' | 'SIGINT' };

@@ -217,6 +217,41 @@ describe('the container entrypoint', () => {
     expect(args.slice(0, 2)).toEqual(['serve', join(dir, 'models', PIN)]);
     expect(args).toEqual(vllmArgs(cfg, join(dir, 'models', PIN)));
   });
+
+  it('keeps its own VLLM_ settings and the task credentials out of vLLM’s environment', async () => {
+    // Prepare: vLLM reads VLLM_PORT itself, as the base of its internal ports.
+    const cfg = await config();
+    const { deps, signals } = harness({ VLLM_PORT: String(cfg.port), VLLM_MAX_PIXELS: '100000', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/x', MODEL_ID: cfg.modelId });
+    const run = runEntrypoint(cfg, deps);
+    await until(() => eventLines().includes('worker:ready'));
+
+    // Act
+    signals.emit('SIGTERM');
+    await run;
+    const keys = JSON.parse(readFileSync(`${events}.vllm-env.json`, 'utf8')) as string[];
+
+    // Assess
+    expect(keys).toContain('MODEL_ID');
+    expect(keys).not.toEqual(expect.arrayContaining(['VLLM_PORT']));
+    expect(keys).not.toEqual(expect.arrayContaining(['VLLM_MAX_PIXELS']));
+    expect(keys).not.toEqual(expect.arrayContaining(['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']));
+  });
+
+  it('stops vLLM and exits 0 when asked to stop while waiting for it', async () => {
+    // Prepare
+    const cfg = await config();
+    const { deps, logs, signals } = harness({ FAKE_VLLM_MODE: 'never' });
+    const run = runEntrypoint(cfg, deps);
+    await until(() => logs.some((l) => l.message === 'vLLM starting') && existsSync(`${events}.vllm-args.json`));
+
+    // Act
+    signals.emit('SIGTERM');
+    const code = await run;
+
+    // Assess
+    expect(code).toBe(0);
+    expect(eventLines()).toEqual(['vllm:SIGTERM']);
+  });
 });
 
 describe('the entrypoint configuration', () => {

@@ -15,7 +15,17 @@ const events = process.env.EVENTS_FILE;
 const record = (line) => fs.appendFileSync(events, `vllm:${line}\n`);
 const mode = process.env.FAKE_VLLM_MODE || 'ready';
 const exitCode = Number(process.env.FAKE_VLLM_EXIT_CODE || 3);
+let server;
+// Handlers first, so a signal never meets the default action (the tests wait on the files below).
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => {
+    record(signal);
+    server?.close();
+    process.exit(0);
+  });
+}
 fs.writeFileSync(`${events}.vllm-args.json`, JSON.stringify(args));
+fs.writeFileSync(`${events}.vllm-env.json`, JSON.stringify(Object.keys(process.env)));
 
 if (mode === 'exit') {
   record(`exit ${exitCode}`);
@@ -24,7 +34,7 @@ if (mode === 'exit') {
 let ready = false;
 if (mode === 'ready') setTimeout(() => (ready = true), Number(process.env.FAKE_VLLM_READY_AFTER_MS || 200));
 
-const server = http.createServer((req, res) => {
+server = http.createServer((req, res) => {
   if (!ready) {
     res.writeHead(503).end();
   } else if (req.url === '/health') {
@@ -44,11 +54,3 @@ setInterval(() => {
     process.exit(exitCode);
   }
 }, 20);
-
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    record(signal);
-    server.close();
-    process.exit(0);
-  });
-}
