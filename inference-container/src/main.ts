@@ -8,44 +8,53 @@
  * | MAX_PAGES_IN_FLIGHT (32), MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30) | tuning |
  * | MAX_PAGES (3000), MAX_IMAGE_PIXELS (150,000,000) | limits re-checked before OCR (as intake's) |
  * | PAGE_PREVIEWS (true) | `false` stores no page previews (saves CPU beside rasterization) |
+ * | OCR_ENGINE (qwen-vllm) | `qwen-vllm` (Qwen3-VL on the vLLM beside the worker) or `tesseract` (CPU) |
+ * | VLLM_BASE_URL (http://127.0.0.1:8000/v1), MODEL_ID | vLLM's OpenAI base URL and served model name (MODEL_ID required for qwen-vllm) |
+ * | OCR_MAX_TOKENS (4096) | tokens one page may generate per attempt |
+ * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: reads a page the model failed when the page has no PDF text layer |
+ * | VLLM_MAX_PIXELS (2,500,000) | pixel bound of a page image (as vLLM is started with) |
  * | ECS_CONTAINER_METADATA_URI_V4 | set by ECS: enables task scale-in protection per job |
  *
- * The engine is Tesseract until the Qwen3-VL engine (vLLM on 127.0.0.1) lands.
+ * The Qwen engine keeps MAX_PAGES_IN_FLIGHT requests in flight, so vLLM batches pages across jobs.
+ * Details of the OCR variables: `engine-from-env.ts`.
  */
-import { TesseractEngine } from '../../src/ocr/tesseract-engine';
 import { pipelineRuntime, positiveInt } from '../../lambdas/intake/runtime';
+import { createOcrEngines, ocrConfigFromEnv } from './engine-from-env';
 import { runUntilSignal } from './lifecycle';
 import { scaleInProtectionFromEnv } from './scale-in-protection';
-import { DEFAULT_WORKER_OPTIONS, Worker } from './worker';
+import { DEFAULT_WORKER_OPTIONS, Worker, type WorkerOptions } from './worker';
 
 async function main(): Promise<void> {
   const env = process.env;
   const runtime = pipelineRuntime('untxt-worker');
-  const engine = await TesseractEngine.create();
-  const worker = new Worker(
-    {
-      db: runtime.db(),
-      objects: runtime.objects(),
-      jobs: runtime.jobs(),
-      events: runtime.events(),
-      engine,
-      clock: runtime.clock,
-      logger: runtime.logger,
-      protection: scaleInProtectionFromEnv(env),
-    },
-    {
-      maxPagesInFlight: positiveInt(env, 'MAX_PAGES_IN_FLIGHT', 32),
-      maxJobs: positiveInt(env, 'MAX_JOBS', 8),
-      leaseSeconds: positiveInt(env, 'LEASE_SECONDS', 120),
-      heartbeatSeconds: positiveInt(env, 'HEARTBEAT_SECONDS', 30),
-      maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_WORKER_OPTIONS.maxPages),
-      maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_WORKER_OPTIONS.maxImagePixels),
-      pagePreviews: pagePreviewsFromEnv(env.PAGE_PREVIEWS),
-    },
-  );
+  const ocr = ocrConfigFromEnv(env);
+  // Every other variable is checked before the engines start (Tesseract takes seconds to load).
+  const maxPagesInFlight = positiveInt(env, 'MAX_PAGES_IN_FLIGHT', DEFAULT_WORKER_OPTIONS.maxPagesInFlight);
+  const options: Partial<WorkerOptions> = {
+    maxPagesInFlight,
+    maxJobs: positiveInt(env, 'MAX_JOBS', DEFAULT_WORKER_OPTIONS.maxJobs),
+    leaseSeconds: positiveInt(env, 'LEASE_SECONDS', DEFAULT_WORKER_OPTIONS.leaseSeconds),
+    heartbeatSeconds: positiveInt(env, 'HEARTBEAT_SECONDS', DEFAULT_WORKER_OPTIONS.heartbeatSeconds),
+    maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_WORKER_OPTIONS.maxPages),
+    maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_WORKER_OPTIONS.maxImagePixels),
+    pagePreviews: pagePreviewsFromEnv(env.PAGE_PREVIEWS),
+    raster: { maxPixels: ocr.maxPagePixels },
+  };
+  const ports = {
+    db: runtime.db(),
+    objects: runtime.objects(),
+    jobs: runtime.jobs(),
+    events: runtime.events(),
+    clock: runtime.clock,
+    logger: runtime.logger,
+    protection: scaleInProtectionFromEnv(env),
+  };
+  const engines = await createOcrEngines(ocr, { concurrency: maxPagesInFlight, logger: runtime.logger });
+  runtime.logger.info('OCR engines ready', { engine: engines.engine.name, fallback: engines.fallback?.name ?? 'none' });
+  const worker = new Worker({ ...ports, engine: engines.engine, ...(engines.fallback ? { fallback: engines.fallback } : {}) }, options);
   runUntilSignal(worker, {
     onStopped: async () => {
-      await engine.close();
+      await engines.close();
       await runtime.db().close();
     },
   });

@@ -20,7 +20,7 @@ describe('the worker, when the engine fails a page on every attempt', () => {
   const logger = {
     info: () => undefined,
     error: () => undefined,
-    warn: (message: string, fields?: Record<string, unknown>) => void warnings.push([message, fields]),
+    warn: (...args: unknown[]) => void warnings.push(args as [string, Record<string, unknown>?]),
   };
   const worker = (deps: { fallback?: StubEngine } = { fallback: cpu }) =>
     new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger, ...deps }, FAST);

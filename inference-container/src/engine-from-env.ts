@@ -1,0 +1,123 @@
+/**
+ * The worker's OCR engines from its environment: the primary engine and the fallback that reads a
+ * page the primary failed on every attempt when the page has no PDF text layer.
+ *
+ * | variable | what |
+ * | --- | --- |
+ * | OCR_ENGINE (qwen-vllm) | `qwen-vllm`: Qwen3-VL on the vLLM beside the worker; `tesseract`: the CPU engine |
+ * | VLLM_BASE_URL (http://127.0.0.1:8000/v1) | vLLM's OpenAI base URL |
+ * | MODEL_ID | the served model name, e.g. `Qwen/Qwen3-VL-8B-Instruct` (required for qwen-vllm) |
+ * | OCR_MAX_TOKENS (4096) | tokens one page may generate; a page needing more fails that attempt (`length`) |
+ * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: the engine for failed pages without a text layer |
+ * | VLLM_MAX_PIXELS (2,500,000) | most pixels of a page image, as vLLM is started with: pages are rasterized within it |
+ *
+ * Every value is checked before anything starts: a typo stops the worker with a message naming
+ * the variable, instead of a fleet of GPUs reading every page with the wrong engine.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { z } from 'zod';
+import type { OcrEngine } from '../../src/ocr/engine';
+import { DEFAULT_QWEN_OPTIONS, QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
+import { TesseractEngine, type TesseractEngineOptions } from '../../src/ocr/tesseract-engine';
+import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/rasterize';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** An empty variable (ECS passes `""` for a blank value) counts as unset. */
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+const positiveInt = z.coerce.number().int().positive();
+
+const ocrEnvSchema = z.object({
+  OCR_ENGINE: optional(z.enum(['qwen-vllm', 'tesseract'])),
+  VLLM_BASE_URL: optional(z.url({ protocol: /^https?$/ })),
+  MODEL_ID: optional(z.string().trim().min(1)),
+  OCR_MAX_TOKENS: optional(positiveInt),
+  OCR_FALLBACK: optional(z.enum(['tesseract', 'none'])),
+  VLLM_MAX_PIXELS: optional(positiveInt),
+});
+
+export type OcrEngineConfig =
+  | { engine: 'qwen-vllm'; baseUrl: string; model: string; maxTokens: number; fallback: 'tesseract' | 'none'; maxPagePixels: number }
+  | { engine: 'tesseract'; fallback: 'none'; maxPagePixels: number };
+
+/** Parses and checks the OCR variables; throws one error naming every bad variable. */
+export function ocrConfigFromEnv(env: Env): OcrEngineConfig {
+  const parsed = ocrEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid OCR configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const maxPagePixels = e.VLLM_MAX_PIXELS ?? DEFAULT_MAX_PAGE_PIXELS;
+  // The CPU engine never gives a page up (it has no attempts to exhaust), so it needs no fallback.
+  if (e.OCR_ENGINE === 'tesseract') return { engine: 'tesseract', fallback: 'none', maxPagePixels };
+  if (!e.MODEL_ID) throw new Error('invalid OCR configuration: MODEL_ID: is not set (the model vLLM serves, e.g. Qwen/Qwen3-VL-8B-Instruct)');
+  return {
+    engine: 'qwen-vllm',
+    baseUrl: e.VLLM_BASE_URL ?? DEFAULT_QWEN_OPTIONS.baseUrl,
+    model: e.MODEL_ID,
+    maxTokens: e.OCR_MAX_TOKENS ?? DEFAULT_QWEN_OPTIONS.maxTokens,
+    fallback: e.OCR_FALLBACK ?? 'tesseract',
+    maxPagePixels,
+  };
+}
+
+export interface OcrEngines {
+  engine: OcrEngine;
+  fallback?: OcrEngine;
+  /** Closes both engines (pending pages are rejected). */
+  close(): Promise<void>;
+}
+
+export interface EngineFactories {
+  qwen(options: Parameters<typeof QwenVllmEngine.create>[0]): OcrEngine;
+  tesseract(options: TesseractEngineOptions): Promise<OcrEngine>;
+}
+
+const DEFAULT_FACTORIES: EngineFactories = {
+  qwen: (options) => QwenVllmEngine.create(options),
+  tesseract: (options) => TesseractEngine.create(options),
+};
+
+/**
+ * The fallback's Tesseract workers: a failed page is rare, and the CPU beside the GPU is busy
+ * rasterizing and turning pages upright, so a small pool is enough.
+ */
+const FALLBACK_TESSERACT_WORKERS = 2;
+
+/**
+ * Starts the engines `config` names. `concurrency` is the worker's page pool size
+ * (MAX_PAGES_IN_FLIGHT): the Qwen engine keeps as many requests in flight, so vLLM batches them.
+ */
+export async function createOcrEngines(
+  config: OcrEngineConfig,
+  options: { concurrency: number; logger?: Pick<Logger, 'info' | 'warn'> },
+  factories: EngineFactories = DEFAULT_FACTORIES,
+): Promise<OcrEngines> {
+  if (config.engine === 'tesseract') {
+    const engine = await factories.tesseract({});
+    return { engine, close: () => engine.close() };
+  }
+  const engine = factories.qwen({
+    baseUrl: config.baseUrl,
+    model: config.model,
+    maxTokens: config.maxTokens,
+    concurrency: options.concurrency,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  let fallback: OcrEngine | undefined;
+  try {
+    // Started now, not on the first failed page: missing language data stops the worker at start.
+    if (config.fallback === 'tesseract') fallback = await factories.tesseract({ workers: FALLBACK_TESSERACT_WORKERS });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  return {
+    engine,
+    ...(fallback ? { fallback } : {}),
+    close: async () => {
+      await Promise.all([engine.close(), fallback?.close()]);
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { createOcrEngines, ocrConfigFromEnv, type EngineFactories } from '../../inference-container/src/engine-from-env';
+import { QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
+import { StubEngine } from './support/stub-engine';
+
+const QWEN = { OCR_ENGINE: 'qwen-vllm', MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct' };
+
+/** Factories that record what they were asked for and hand out stubs that remember being closed. */
+function recordingFactories(options: { tesseractFails?: boolean } = {}) {
+  const made: Array<{ kind: string; options: unknown; engine: StubEngine & { closed: boolean } }> = [];
+  const stub = (kind: string, opts: unknown) => {
+    const engine = Object.assign(new StubEngine(kind), { closed: false });
+    engine.close = async () => void (engine.closed = true);
+    made.push({ kind, options: opts, engine });
+    return engine;
+  };
+  const factories: EngineFactories = {
+    qwen: (opts) => stub('qwen', opts),
+    tesseract: async (opts) => {
+      if (options.tesseractFails) throw new Error('no language data');
+      return stub('tesseract', opts);
+    },
+  };
+  return { made, factories };
+}
+
+describe('the OCR engines from the environment', () => {
+  it('defaults to Qwen3-VL on the local vLLM with 4096 tokens, a Tesseract fallback and the 2.5 MP page bound', () => {
+    // Act
+    const config = ocrConfigFromEnv({ MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct' });
+
+    // Assess
+    expect(config).toEqual({
+      engine: 'qwen-vllm',
+      baseUrl: 'http://127.0.0.1:8000/v1',
+      model: 'Qwen/Qwen3-VL-8B-Instruct',
+      maxTokens: 4096,
+      fallback: 'tesseract',
+      maxPagePixels: 2_500_000,
+    });
+  });
+
+  it('takes every variable as given, and treats an empty one as unset', () => {
+    // Act
+    const config = ocrConfigFromEnv({
+      ...QWEN,
+      VLLM_BASE_URL: 'http://10.0.0.5:9000/v1',
+      OCR_MAX_TOKENS: '8192',
+      OCR_FALLBACK: 'none',
+      VLLM_MAX_PIXELS: '',
+    });
+
+    // Assess
+    expect(config).toEqual({ engine: 'qwen-vllm', baseUrl: 'http://10.0.0.5:9000/v1', model: QWEN.MODEL_ID, maxTokens: 8192, fallback: 'none', maxPagePixels: 2_500_000 });
+  });
+
+  it('runs the CPU engine alone when asked for tesseract, which needs no model and never gives a page up', () => {
+    // Act
+    const config = ocrConfigFromEnv({ OCR_ENGINE: 'tesseract', OCR_FALLBACK: 'tesseract', VLLM_MAX_PIXELS: '4000000' });
+
+    // Assess
+    expect(config).toEqual({ engine: 'tesseract', fallback: 'none', maxPagePixels: 4_000_000 });
+  });
+
+  it.each([
+    ['an unknown engine', { OCR_ENGINE: 'qwen' }, /OCR_ENGINE/],
+    ['an unknown fallback', { ...QWEN, OCR_FALLBACK: 'cpu' }, /OCR_FALLBACK/],
+    ['a token cap that is not a positive integer', { ...QWEN, OCR_MAX_TOKENS: '4k' }, /OCR_MAX_TOKENS/],
+    ['a zero token cap', { ...QWEN, OCR_MAX_TOKENS: '0' }, /OCR_MAX_TOKENS/],
+    ['a base URL that is not http', { ...QWEN, VLLM_BASE_URL: 'file:///etc/passwd' }, /VLLM_BASE_URL/],
+    ['a base URL that is not a URL', { ...QWEN, VLLM_BASE_URL: '127.0.0.1:8000' }, /VLLM_BASE_URL/],
+    ['no model for qwen-vllm', { OCR_ENGINE: 'qwen-vllm' }, /MODEL_ID/],
+  ])('refuses to start with %s, naming the variable', (_name, env, variable) => {
+    // Act
+    const parse = () => ocrConfigFromEnv(env);
+
+    // Assess
+    expect(parse).toThrow(/^invalid OCR configuration: /);
+    expect(parse).toThrow(variable);
+  });
+
+  it('builds the Qwen engine with the pool size as its concurrency, and a small Tesseract pool as the fallback', async () => {
+    // Prepare
+    const { made, factories } = recordingFactories();
+
+    // Act
+    const engines = await createOcrEngines(ocrConfigFromEnv({ ...QWEN, OCR_MAX_TOKENS: '2048' }), { concurrency: 48 }, factories);
+
+    // Assess
+    expect(made.map((m) => [m.kind, m.options])).toEqual([
+      ['qwen', { baseUrl: 'http://127.0.0.1:8000/v1', model: QWEN.MODEL_ID, maxTokens: 2048, concurrency: 48 }],
+      ['tesseract', { workers: 2 }],
+    ]);
+    expect([engines.engine.name, engines.fallback?.name]).toEqual(['qwen', 'tesseract']);
+  });
+
+  it('closes both engines on close, and has no fallback when told none', async () => {
+    // Prepare
+    const withFallback = recordingFactories();
+    const without = recordingFactories();
+    const both = await createOcrEngines(ocrConfigFromEnv(QWEN), { concurrency: 4 }, withFallback.factories);
+    const alone = await createOcrEngines(ocrConfigFromEnv({ ...QWEN, OCR_FALLBACK: 'none' }), { concurrency: 4 }, without.factories);
+
+    // Act
+    await both.close();
+
+    // Assess
+    expect(withFallback.made.map((m) => m.engine.closed)).toEqual([true, true]);
+    expect(alone.fallback).toBeUndefined();
+    expect(without.made.map((m) => m.kind)).toEqual(['qwen']);
+  });
+
+  it('closes the Qwen engine again when the fallback cannot start, and reports why', async () => {
+    // Prepare
+    const { made, factories } = recordingFactories({ tesseractFails: true });
+
+    // Act
+    const creating = createOcrEngines(ocrConfigFromEnv(QWEN), { concurrency: 4 }, factories);
+
+    // Assess
+    await expect(creating).rejects.toThrow('no language data');
+    expect(made.map((m) => [m.kind, m.engine.closed])).toEqual([['qwen', true]]);
+  });
+
+  it('builds the real Qwen engine, contacting nothing, named after the served model', async () => {
+    // Act
+    const engines = await createOcrEngines(ocrConfigFromEnv({ ...QWEN, OCR_FALLBACK: 'none' }), { concurrency: 16 });
+
+    // Assess
+    try {
+      expect(engines.engine).toBeInstanceOf(QwenVllmEngine);
+      expect([engines.engine.name, engines.engine.concurrency]).toEqual(['vllm/Qwen/Qwen3-VL-8B-Instruct', 16]);
+    } finally {
+      await engines.close();
+    }
+  });
+});
