@@ -52,8 +52,13 @@ export interface EntrypointDeps {
   now?: () => number;
   /** Time between readiness probes (default 2 s). */
   pollIntervalMs?: number;
-  /** How long a child may take to exit after SIGTERM before SIGKILL (default 30 s). */
+  /** How long vLLM may take to exit after SIGTERM before SIGKILL (default 30 s). */
   stopGraceMs?: number;
+  /**
+   * How long the worker may take to drain after SIGTERM before SIGKILL (default 100 s: its own
+   * budget is 90 s, and ECS's stop timeout of at least 120 s leaves vLLM the rest).
+   */
+  workerStopMs?: number;
 }
 
 /** An optional numeric variable: blank means `fallback`; anything else must parse and be in range. */
@@ -243,13 +248,16 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
   const { logger } = deps;
   const now = deps.now ?? Date.now;
   const graceMs = deps.stopGraceMs ?? 30_000;
+  const workerStopMs = deps.workerStopMs ?? 100_000;
 
   // A stop request can come at any moment; every phase races against it.
   let requestStop!: (stop: Stop) => void;
   const stopRequested = new Promise<Stop>((resolve) => (requestStop = resolve));
   let worker: ChildHandle | undefined;
+  let stopping = false;
   const onSignal = (signal: 'SIGTERM' | 'SIGINT') => (): void => {
     logger.info('stop requested', { signal });
+    stopping = true;
     requestStop({ signal });
     // Forwarded at once (and again on a repeat) once the worker runs; before that nothing holds work.
     worker?.kill(signal);
@@ -302,6 +310,10 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
       return readiness.kind === 'stopped' ? 0 : 1;
     }
     logger.info('vLLM ready', { model: config.modelId, seconds: Math.round((now() - started) / 1000) });
+    if (stopping) {
+      await stopChild(vllm, graceMs, true);
+      return 0;
+    }
 
     // 3. The worker; from here the two live and die together.
     worker = deps.spawn(config.workerCommand, { env: { ...deps.env, VLLM_BASE_URL: config.vllmBaseUrl }, ownGroup: false });
@@ -315,7 +327,10 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
 
     if (first.kind === 'stop') {
       // The signal has already been forwarded to the worker; it drains, then vLLM goes.
-      const exit = await running.exited;
+      const exit = await waitForExit(running, workerStopMs, () => {
+        logger.warn('the worker did not stop in time; killing it', { seconds: Math.round(workerStopMs / 1000) });
+        running.kill('SIGKILL');
+      });
       logger.info('worker stopped', { exitCode: exit.code, signal: exit.signal });
       await stopChild(vllm, graceMs, true);
       logger.info('vLLM stopped');
@@ -324,7 +339,7 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
     if (first.kind === 'vllm-exited') {
       logger.error('vLLM exited; stopping the worker', { exitCode: first.exit.code, signal: first.exit.signal });
       // The worker releases its leases on SIGTERM, so another task picks the pages up.
-      const exit = await stopChild(running, graceMs + 90_000, false);
+      const exit = await stopChild(running, workerStopMs, false);
       logger.info('worker stopped', { exitCode: exit.code, signal: exit.signal });
       vllm.killTree('SIGKILL'); // engine processes it may have left behind
       return failureCode(first.exit);
@@ -399,29 +414,24 @@ async function probeOnce(fetchFn: typeof fetch, base: string, modelId: string): 
 const modelsSchema = z.object({ data: z.array(z.object({ id: z.string() })) });
 
 /**
- * SIGTERM, then SIGKILL if the process is still there after `graceMs`. `tree` also signals what
- * the process started (vLLM's engine processes) when it has to be killed.
+ * SIGTERM, then SIGKILL if the process is still there after `graceMs`. `tree` signals what the
+ * process started too (vLLM's engine processes), and SIGKILLs those left behind in any case.
  */
 export async function stopChild(child: ChildHandle, graceMs: number, tree: boolean): Promise<ChildExit> {
-  let exited = false;
-  void child.exited.then(() => (exited = true));
-  await Promise.resolve();
-  if (!exited) child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const result = await Promise.race([
-    child.exited,
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), graceMs);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (result) {
-    if (tree) child.killTree('SIGKILL');
-    return result;
-  }
+  child.kill('SIGTERM');
+  const exit = await waitForExit(child, graceMs, () => (tree ? child.killTree('SIGKILL') : child.kill('SIGKILL')));
   if (tree) child.killTree('SIGKILL');
-  else child.kill('SIGKILL');
-  return child.exited;
+  return exit;
+}
+
+/** The child's exit; `onLate` runs once if it has not exited after `ms` (and should make it exit). */
+async function waitForExit(child: ChildHandle, ms: number, onLate: () => void): Promise<ChildExit> {
+  const timer = setTimeout(onLate, ms);
+  try {
+    return await child.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };

@@ -154,6 +154,24 @@ describe('the container entrypoint', () => {
     expect(signalsSeen).toEqual(['worker:SIGTERM', 'vllm:SIGTERM']);
   });
 
+  it('kills a worker that does not finish draining in time, then stops vLLM', async () => {
+    // Prepare
+    const cfg = await config();
+    const { deps, logs, signals } = harness({ FAKE_WORKER_HANG: '1' });
+    deps.workerStopMs = 300;
+    const run = runEntrypoint(cfg, deps);
+    await until(() => eventLines().includes('worker:ready'));
+
+    // Act
+    signals.emit('SIGTERM');
+    const code = await run;
+
+    // Assess
+    expect(code).toBe(137);
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'warn', message: 'the worker did not stop in time; killing it' }));
+    expect(eventLines().filter((l) => l.endsWith('SIGTERM'))).toEqual(['worker:SIGTERM', 'vllm:SIGTERM']);
+  });
+
   it('stops the worker and exits non-zero when vLLM dies while the worker runs', async () => {
     // Prepare
     const cfg = await config();

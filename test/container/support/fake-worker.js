@@ -10,7 +10,8 @@ const record = (line) => fs.appendFileSync(events, `worker:${line}\n`);
 for (const signal of ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     record(signal);
-    process.exit(Number(process.env.FAKE_WORKER_EXIT_CODE || 0));
+    // FAKE_WORKER_HANG: a worker stuck in its drain, which only SIGKILL ends.
+    if (!process.env.FAKE_WORKER_HANG) process.exit(Number(process.env.FAKE_WORKER_EXIT_CODE || 0));
   });
 }
 record(`base-url ${process.env.VLLM_BASE_URL}`);
