@@ -36,18 +36,37 @@ export interface InstancePrice {
 
 const spot = estimated(0.55, SPOT_SOURCE, SPOT_NOTE);
 
-/** One GPU model serving Qwen3-VL-8B with vLLM. */
-export interface GpuThroughput {
-  /** Aggregate output (decode) tokens per second with the worker's pages in flight. */
-  readonly decodeTokensPerSecond: Sourced;
-  /** Visual input tokens per second through the vision encoder and the language model's prefill. */
-  readonly prefillTokensPerSecond: Sourced;
+/** One GPU model's hardware, from its datasheet (dense figures: the datasheets' larger ones assume sparsity). */
+export interface GpuSpec {
+  readonly memoryBandwidthGBps: Sourced;
+  readonly denseBf16Tflops: Sourced;
+  /** Absent where the GPU has no FP8 tensor cores (FP8 weights then run through weight-only kernels at BF16 speed). */
+  readonly denseFp8Tflops?: Sourced;
 }
 
-const DECODE_METHOD =
-  'Step-time model for Qwen3-VL-8B (Qwen3-8B text stack: 36 layers, 8 KV heads × 128 → 144 KiB of BF16 KV cache per token): each decode step reads the weights plus every sequence\'s KV cache, at ~3,040 tokens of context per sequence on average (2,441 visual + half of 1,200 output); ideal tokens/s = sequences ÷ (bytes read ÷ memory bandwidth), times 0.65 steady-state efficiency. The 0.65 is anchored on a published vLLM run of Llama-3.1-8B (BF16) on an A40 (696 GB/s) at 50 concurrent requests, 1,016 output tokens/s, about 0.54 of this model\'s ideal including its ramp-down tail (databasemart.com/blog/vllm-gpu-benchmark-a40).';
-const PREFILL_METHOD =
-  'Compute-bound estimate: ~44 TFLOP for the language model over 2,441 visual tokens (2 × 8.2 B parameters × tokens, plus attention) and ~20–24 TFLOP for the 0.4–0.6 B-parameter vision encoder over ~9,800 16×16 patches (matmuls and full attention), at 40% of the GPU\'s dense tensor peak (FP8 for the language model where the GPU has it, BF16 for the encoder; NVIDIA datasheets).';
+/** The served model's shape, which decides its memory traffic and arithmetic per page. */
+export interface ModelShape {
+  /** Default `untxt:modelId`; an id containing `FP8` means FP8 weights. */
+  readonly id: string;
+  readonly languageParamsBillions: Sourced;
+  readonly languageLayers: Sourced;
+  readonly languageHiddenSize: Sourced;
+  readonly kvHeads: Sourced;
+  readonly headDim: Sourced;
+  readonly visionParamsBillions: Sourced;
+  readonly visionLayers: Sourced;
+  readonly visionHiddenSize: Sourced;
+  /** 16×16 patches merged 2×2 into one visual token. */
+  readonly patchesPerVisualToken: Sourced;
+}
+
+/** How the container runs vLLM, and how close to the hardware's peak it gets. */
+export interface Serving {
+  readonly gpuMemoryUtilization: Sourced;
+  readonly runtimeReserveGiB: Sourced;
+  readonly decodeEfficiency: Sourced;
+  readonly prefillEfficiency: Sourced;
+}
 
 /** The workload one page puts on the GPU. */
 export interface Workload {
@@ -64,7 +83,9 @@ export interface CostAssumptions {
   /** Keyed by EC2 instance type; every type in lib/gpu-instances.ts must have an entry. */
   readonly instances: Readonly<Record<string, InstancePrice>>;
   /** Keyed by the GPU name used in lib/gpu-instances.ts. */
-  readonly gpus: Readonly<Record<string, GpuThroughput>>;
+  readonly gpus: Readonly<Record<string, GpuSpec>>;
+  readonly model: ModelShape;
+  readonly serving: Serving;
   readonly workload: Workload;
   readonly textract: {
     readonly detectDocumentTextPer1000: Sourced;
@@ -151,29 +172,45 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
   },
   gpus: {
     'NVIDIA A10G': {
-      decodeTokensPerSecond: estimated(
-        100,
-        'estimate; NVIDIA A10G: 600 GB/s, 24 GB, no FP8',
-        `${DECODE_METHOD} A10G: BF16 weights (~17.5 GB with the vision encoder) leave ~2.3 GB of KV cache at 0.90 GPU memory, room for only ~5 pages at once, so the 32-page pool cannot fill the batch: ~160 ideal → ~100 tokens/s. A quantised checkpoint would change this.`,
-      ),
-      prefillTokensPerSecond: estimated(1800, 'estimate; NVIDIA A10 datasheet: 125 TFLOPS dense BF16 (the A10G is the same GA102 chip)', `${PREFILL_METHOD} All BF16: ~1.35 s a page.`),
+      memoryBandwidthGBps: listed(600, 'NVIDIA A10 datasheet (the A10G is the same GA102 chip)'),
+      denseBf16Tflops: listed(125, 'NVIDIA A10 datasheet (250 with sparsity)'),
     },
     'NVIDIA L4': {
-      decodeTokensPerSecond: estimated(
-        240,
-        'estimate; NVIDIA L4 datasheet: 300 GB/s, 24 GB, FP8',
-        `${DECODE_METHOD} L4: FP8 weights (~9.5 GB) leave ~10 GB of KV cache, ~22 pages at once; ~365 ideal → ~240 tokens/s.`,
-      ),
-      prefillTokensPerSecond: estimated(2500, 'estimate; NVIDIA L4 datasheet: 121 TFLOPS dense BF16, 242 FP8', `${PREFILL_METHOD} ~1 s a page (the L4 is power-limited at 72 W).`),
+      memoryBandwidthGBps: listed(300, 'NVIDIA L4 datasheet'),
+      denseBf16Tflops: listed(121, 'NVIDIA L4 datasheet (242 with sparsity)'),
+      denseFp8Tflops: listed(242, 'NVIDIA L4 datasheet (485 with sparsity)'),
     },
     'NVIDIA L40S': {
-      decodeTokensPerSecond: estimated(
-        800,
-        'estimate; NVIDIA L40S datasheet: 864 GB/s, 48 GB, FP8',
-        `${DECODE_METHOD} L40S: FP8 weights leave room for all 32 pages; ~1,230 ideal → ~800 tokens/s. More pages in flight (untxt:maxPagesInFlight) would raise it, as the weights are read once per step for the whole batch.`,
-      ),
-      prefillTokensPerSecond: estimated(8000, 'estimate; NVIDIA L40S datasheet: 362 TFLOPS dense BF16, 733 FP8', `${PREFILL_METHOD} ~0.3 s a page.`),
+      memoryBandwidthGBps: listed(864, 'NVIDIA L40S datasheet'),
+      denseBf16Tflops: listed(362, 'NVIDIA L40S datasheet (733 with sparsity)'),
+      denseFp8Tflops: listed(733, 'NVIDIA L40S datasheet (1,466 with sparsity)'),
     },
+  },
+  model: {
+    id: 'Qwen/Qwen3-VL-8B-Instruct',
+    languageParamsBillions: estimated(8.2, 'Qwen3-8B, the language model of Qwen3-VL-8B', 'The BF16 checkpoint is ~18 GB in all (ollama.com/library/qwen3-vl:8b-instruct-bf16), about 1.2 GB of it the vision encoder.'),
+    languageLayers: listed(36, 'Qwen3-VL-8B config, block_count (ollama.com/library/qwen3-vl model metadata)'),
+    languageHiddenSize: listed(4096, 'Qwen3-VL-8B config, embedding_length'),
+    kvHeads: listed(8, 'Qwen3-VL-8B config, head_count_kv'),
+    headDim: listed(128, 'Qwen3-VL-8B config, key_length and value_length'),
+    visionParamsBillions: estimated(
+      0.57,
+      'Qwen3-VL-8B vision config: 27 blocks 1,152 wide, MLP 4,304, a merger and three DeepStack mergers',
+      '27 × (4 × 1,152² + 2 × 1,152 × 4,304) ≈ 0.41 B in the blocks, ~0.16 B in the mergers.',
+    ),
+    visionLayers: listed(27, 'Qwen3-VL-8B vision config, depth'),
+    visionHiddenSize: listed(1152, 'Qwen3-VL-8B vision config, hidden_size'),
+    patchesPerVisualToken: listed(4, 'Qwen3-VL-8B vision config: patch_size 16, spatial_merge_size 2'),
+  },
+  serving: {
+    gpuMemoryUtilization: listed(0.9, 'the container\'s VLLM_GPU_MEMORY_UTILIZATION default (vLLM --gpu-memory-utilization)'),
+    runtimeReserveGiB: estimated(2, 'estimate', 'Activations of the largest prefill, CUDA graphs and the vision encoder\'s working memory: inside vLLM\'s share but not available to the KV cache.'),
+    decodeEfficiency: estimated(
+      0.65,
+      'anchored on databasemart.com/blog/vllm-gpu-benchmark-a40',
+      'Share of the memory-bandwidth bound a decode step reaches. A published vLLM run of Llama-3.1-8B (BF16) on an A40 (696 GB/s) at 50 concurrent requests gave 1,016 output tokens/s: 0.54 of this model\'s bound for that run, ramp-down tail included; steady state is taken a little higher.',
+    ),
+    prefillEfficiency: estimated(0.4, 'estimate', 'Share of the dense tensor peak reached while encoding a page and prefilling its tokens (large matrix products); a common figure for transformer prefill, not measured here.'),
   },
   workload: {
     visualTokensPerPage: estimated(

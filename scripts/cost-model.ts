@@ -4,7 +4,7 @@
  * printing, no I/O: scripts/cost.ts does those, and test/cost/ checks this on hand-built templates.
  */
 import type { GpuInstanceType } from '../lib/gpu-instances';
-import type { CostAssumptions, GpuThroughput, InstancePrice, Sourced } from './cost-assumptions';
+import type { CostAssumptions, InstancePrice, Sourced } from './cost-assumptions';
 
 export interface CfnResource {
   readonly Type: string;
@@ -40,6 +40,8 @@ export interface GpuOptionCost {
   readonly instanceType: string;
   readonly gpu: string;
   readonly capacity: Capacity;
+  readonly weights: Weights;
+  readonly pagesAtOnce: number;
   readonly pricePerHour: number;
   readonly pagesPerHour: number;
   /** GPU instance hours. */
@@ -55,7 +57,10 @@ export interface CostReport {
   readonly region: string;
   readonly idle: { readonly items: readonly IdleItem[]; readonly monthly: number };
   readonly perPage: readonly PerPageItem[];
+  /** Every GPU option with the default model's weights. */
   readonly options: readonly GpuOptionCost[];
+  /** The same with an FP8 checkpoint of the model, when the default is BF16. */
+  readonly fp8Options: readonly GpuOptionCost[];
   readonly textractPer1M: { readonly detectDocumentText: number; readonly tables: number; readonly forms: number; readonly tablesAndForms: number };
 }
 
@@ -169,13 +174,14 @@ function autoScalingGroups(resources: Resources, a: CostAssumptions): IdleItem[]
     const minSize = asNumber(props(group).MinSize) ?? 0;
     const { type, spot } = groupInstance(resources, group);
     const capacity: Capacity = spot ? 'Spot' : 'On-Demand';
-    if (minSize === 0) {
-      return { what: `Auto Scaling group ${type ?? id} at minimum 0`, quantity: 0, unit: 'instance-month', unitPrice: 0, monthly: 0, source: 'template: MinSize 0' };
-    }
     const price = type ? a.instances[type] : undefined;
-    if (!type || !price) throw new Error(`Auto Scaling group ${id} keeps ${minSize} instance(s) of ${type ?? 'an unknown type'}, which has no price in scripts/cost-assumptions.ts`);
-    const hourly = instanceHourly(price, capacity);
-    return { what: `Auto Scaling group ${type} (${capacity}) at minimum ${minSize}`, quantity: minSize, unit: 'instance-month', unitPrice: hourly * hours, monthly: minSize * hourly * hours, source: price.onDemandPerHour.source };
+    const what = `Auto Scaling group ${type ?? id} (${capacity}) at minimum ${minSize}`;
+    if (!price) {
+      if (minSize === 0) return { what, quantity: 0, unit: 'instance-month', unitPrice: 0, monthly: 0, source: 'template: MinSize 0' };
+      throw new Error(`Auto Scaling group ${id} keeps ${minSize} instance(s) of ${type ?? 'an unknown type'}, which has no price in scripts/cost-assumptions.ts`);
+    }
+    const perMonth = instanceHourly(price, capacity) * hours;
+    return { what, quantity: minSize, unit: 'instance-month', unitPrice: perMonth, monthly: minSize * perMonth, source: price.onDemandPerHour.source };
   });
 }
 
@@ -307,14 +313,59 @@ export function perPageItems(a: CostAssumptions): PerPageItem[] {
   ];
 }
 
-/** GPU seconds one page takes at full batch: its visual tokens through prefill plus its output tokens through decode. */
-export function gpuSecondsPerPage(gpu: GpuThroughput, a: CostAssumptions): number {
-  return a.workload.visualTokensPerPage.value / gpu.prefillTokensPerSecond.value + a.workload.outputTokensPerPage.value / gpu.decodeTokensPerSecond.value;
+export type Weights = 'BF16' | 'FP8';
+
+/** The precision a model id names: `…-FP8` checkpoints hold FP8 weights, others BF16. */
+export const weightsOf = (modelId: string): Weights => (/fp8/i.test(modelId) ? 'FP8' : 'BF16');
+
+/** What one GPU does with the model, derived from its datasheet and the model's shape. */
+export interface Throughput {
+  readonly weights: Weights;
+  /** Pages decoding together: the worker's pages in flight, or fewer where the KV cache runs out. */
+  readonly pagesAtOnce: number;
+  readonly decodeTokensPerSecond: number;
+  readonly prefillSecondsPerPage: number;
+  readonly gpuSecondsPerPage: number;
+  /** Pages an instance finishes in an hour, at the assumed utilisation. */
+  readonly pagesPerHour: number;
 }
 
-/** Pages one instance finishes in an hour, at the assumed utilisation. */
-export function pagesPerHour(gpu: GpuThroughput, a: CostAssumptions): number {
-  return (3600 / gpuSecondsPerPage(gpu, a)) * a.workload.utilisation.value;
+const GIB = 1024 ** 3;
+
+/**
+ * Throughput of one GPU on dense pages. Decode is bound by memory bandwidth: each step reads the
+ * language model's weights once for the whole batch plus every page's KV cache. Prefill (the
+ * vision encoder over the page's patches, then the language model over its visual tokens) is bound
+ * by tensor throughput. A page costs its prefill time plus its share of the batch's decode time.
+ */
+export function throughput(type: GpuInstanceType, a: CostAssumptions, weights: Weights = weightsOf(a.model.id)): Throughput {
+  const gpu = a.gpus[type.gpu];
+  if (!gpu) throw new Error(`${type.gpu} has no datasheet figures in scripts/cost-assumptions.ts`);
+  const m = a.model;
+  const visual = a.workload.visualTokensPerPage.value;
+  const output = a.workload.outputTokensPerPage.value;
+  const languageWeightBytes = m.languageParamsBillions.value * 1e9 * (weights === 'FP8' ? 1 : 2);
+  // FP8 checkpoints keep the vision encoder in BF16.
+  const weightBytes = languageWeightBytes + m.visionParamsBillions.value * 1e9 * 2;
+  const kvBytesPerToken = 2 * m.languageLayers.value * m.kvHeads.value * m.headDim.value * 2;
+  const meanContextBytes = (visual + output / 2) * kvBytesPerToken;
+  const kvBudget = type.gpuMemoryGiB * GIB * a.serving.gpuMemoryUtilization.value - weightBytes - a.serving.runtimeReserveGiB.value * GIB;
+  const pagesAtOnce = Math.min(a.workload.pagesInFlight.value, Math.floor(kvBudget / meanContextBytes));
+  if (pagesAtOnce < 1) throw new Error(`${m.id} (${weights}) leaves no room for a page's KV cache on ${type.instanceType}`);
+
+  const stepSeconds = (languageWeightBytes + pagesAtOnce * meanContextBytes) / (gpu.memoryBandwidthGBps.value * 1e9);
+  const decodeTokensPerSecond = (pagesAtOnce / stepSeconds) * a.serving.decodeEfficiency.value;
+
+  const patches = visual * m.patchesPerVisualToken.value;
+  const languageFlops = 2 * m.languageParamsBillions.value * 1e9 * visual + 4 * m.languageLayers.value * visual ** 2 * m.languageHiddenSize.value;
+  const visionFlops = 2 * m.visionParamsBillions.value * 1e9 * patches + 4 * m.visionLayers.value * patches ** 2 * m.visionHiddenSize.value;
+  const bf16 = gpu.denseBf16Tflops.value * 1e12 * a.serving.prefillEfficiency.value;
+  const languagePeak = weights === 'FP8' && gpu.denseFp8Tflops ? gpu.denseFp8Tflops.value * 1e12 * a.serving.prefillEfficiency.value : bf16;
+  const prefillSecondsPerPage = languageFlops / languagePeak + visionFlops / bf16;
+
+  const gpuSecondsPerPage = prefillSecondsPerPage + output / decodeTokensPerSecond;
+  const pagesPerHour = (3600 / gpuSecondsPerPage) * a.workload.utilisation.value;
+  return { weights, pagesAtOnce, decodeTokensPerSecond, prefillSecondsPerPage, gpuSecondsPerPage, pagesPerHour };
 }
 
 export function instanceHourly(price: InstancePrice, capacity: Capacity): number {
@@ -328,22 +379,32 @@ function workingExtrasPerHour(a: CostAssumptions): number {
 }
 
 /** Both capacities of every GPU option, each with its cost per million pages beside Textract. */
-export function gpuOptionCosts(types: readonly GpuInstanceType[], a: CostAssumptions): GpuOptionCost[] {
+export function gpuOptionCosts(types: readonly GpuInstanceType[], a: CostAssumptions, weights: Weights = weightsOf(a.model.id)): GpuOptionCost[] {
   const requestsPer1M = perPageItems(a).reduce((sum, i) => sum + i.per1M, 0);
   const textractPer1M = a.textract.detectDocumentTextPer1000.value * 1000;
   return types.flatMap((t) => {
     const price = a.instances[t.instanceType];
-    const gpu = a.gpus[t.gpu];
     if (!price) throw new Error(`${t.instanceType} has no price in scripts/cost-assumptions.ts`);
-    if (!gpu) throw new Error(`${t.gpu} has no throughput in scripts/cost-assumptions.ts`);
-    const perHour = pagesPerHour(gpu, a);
-    const hoursPer1M = MILLION / perHour;
+    const gpu = throughput(t, a, weights);
+    const hoursPer1M = MILLION / gpu.pagesPerHour;
     return CAPACITIES.map((capacity): GpuOptionCost => {
       const pricePerHour = instanceHourly(price, capacity);
       const gpuPer1M = hoursPer1M * pricePerHour;
       const otherPer1M = hoursPer1M * workingExtrasPerHour(a) + requestsPer1M;
       const totalPer1M = gpuPer1M + otherPer1M;
-      return { instanceType: t.instanceType, gpu: t.gpu, capacity, pricePerHour, pagesPerHour: perHour, gpuPer1M, otherPer1M, totalPer1M, textractRatio: totalPer1M / textractPer1M };
+      return {
+        instanceType: t.instanceType,
+        gpu: t.gpu,
+        capacity,
+        weights,
+        pagesAtOnce: gpu.pagesAtOnce,
+        pricePerHour,
+        pagesPerHour: gpu.pagesPerHour,
+        gpuPer1M,
+        otherPer1M,
+        totalPer1M,
+        textractRatio: totalPer1M / textractPer1M,
+      };
     });
   });
 }
@@ -357,6 +418,7 @@ export function costReport(template: CfnTemplate, types: readonly GpuInstanceTyp
     idle: { items, monthly: monthlyTotal(items) },
     perPage: perPageItems(a),
     options: gpuOptionCosts(types, a),
+    fp8Options: weightsOf(a.model.id) === 'FP8' ? [] : gpuOptionCosts(types, a, 'FP8'),
     textractPer1M: {
       detectDocumentText: t.detectDocumentTextPer1000.value * 1000,
       tables: t.analyzeTablesPer1000.value * 1000,

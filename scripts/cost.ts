@@ -9,11 +9,12 @@
  *   npm run cost -- --json                         machine output
  *   npm run cost -- --readme                       rewrite the README's generated cost blocks
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { GPU_INSTANCE_TYPES } from '../lib/gpu-instances';
 import { COST_ASSUMPTIONS, type CostAssumptions, type Sourced } from './cost-assumptions';
-import { costReport, parsePriceOverride, withPriceOverrides, type CfnTemplate, type CostReport, type PriceOverride } from './cost-model';
+import { costReport, parsePriceOverride, withPriceOverrides, type CfnTemplate, type CostReport, type GpuOptionCost, type PriceOverride } from './cost-model';
 
 const REPO_ROOT = path.join(__dirname, '..');
 const README = path.join(REPO_ROOT, 'README.md');
@@ -25,9 +26,14 @@ export function synthesizeTemplate(): CfnTemplate {
   const { loadConfig } = require('../lib/config') as typeof import('../lib/config');
   const { UntxtStack } = require('../lib/untxt-stack') as typeof import('../lib/untxt-stack');
   const cdkJson = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
-  const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
-  const stack = new UntxtStack(app, 'Untxt', { config: loadConfig(app) });
-  return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  const outdir = mkdtempSync(path.join(tmpdir(), 'untxt-cost-'));
+  try {
+    const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const stack = new UntxtStack(app, 'Untxt', { config: loadConfig(app) });
+    return app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -36,22 +42,37 @@ export function synthesizeTemplate(): CfnTemplate {
 const dollars = (n: number, digits = 2): string =>
   `$${n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}`;
 const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
+/** Small unit prices keep their significant digits ($0.023, $0.000004). */
+const unitPrice = (n: number): string => dollars(n, n === 0 || n >= 1 ? 2 : n >= 0.01 ? 3 : 6);
 const quantity = (n: number): string => (Number.isInteger(n) ? whole(n) : n.toLocaleString('en-US', { maximumFractionDigits: 2 }));
 
-export function renderOptionsTable(report: CostReport): string {
-  const rows = report.options.map(
+export function renderOptionsTable(options: readonly GpuOptionCost[], report: CostReport): string {
+  const rows = options.map(
     (o) =>
-      `| \`${o.instanceType}\` | ${o.gpu} | ${o.capacity} | ${dollars(o.pricePerHour, 3)} | ${whole(o.pagesPerHour)} | ${dollars(o.gpuPer1M, 0)} | ${dollars(o.otherPer1M, 0)} | **${dollars(o.totalPer1M, 0)}** | ${o.textractRatio.toFixed(2)}× |`,
+      `| \`${o.instanceType}\` | ${o.gpu} | ${o.capacity} | ${dollars(o.pricePerHour, 3)} | ${o.pagesAtOnce} | ${whole(o.pagesPerHour)} | ${dollars(o.gpuPer1M, 0)} | ${dollars(o.otherPer1M, 0)} | **${dollars(o.totalPer1M, 0)}** | ${o.textractRatio.toFixed(2)}× |`,
   );
-  const t = report.textractPer1M;
   return [
-    '| instance | GPU | capacity | $/hour | pages/hour | GPU $/1M pages | other $/1M pages | total $/1M pages | vs Textract |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| instance | GPU | capacity | $/hour | pages at once | pages/hour | GPU $/1M pages | other $/1M pages | total $/1M pages | vs Textract |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
-    `| Amazon Textract | DetectDocumentText | per page | | | | | **${dollars(t.detectDocumentText, 0)}** | 1.00× |`,
-    '',
-    `Amazon Textract AnalyzeDocument for comparison: tables ${dollars(t.tables, 0)}, forms ${dollars(t.forms, 0)}, tables + forms ${dollars(t.tablesAndForms, 0)} per 1M pages (first million a month).`,
+    `| Amazon Textract | DetectDocumentText | | | | | | | **${dollars(report.textractPer1M.detectDocumentText, 0)}** | 1.00× |`,
   ].join('\n');
+}
+
+function textractLine(report: CostReport): string {
+  const t = report.textractPer1M;
+  return `Amazon Textract AnalyzeDocument, for comparison: tables ${dollars(t.tables, 0)}, forms ${dollars(t.forms, 0)}, tables + forms ${dollars(t.tablesAndForms, 0)} per 1M pages (first million a month).`;
+}
+
+/** The per-million-page tables: the default model's weights, then an FP8 checkpoint where the default is BF16. */
+function renderOptionTables(report: CostReport, a: CostAssumptions): string {
+  const main = report.options[0]?.weights ?? 'BF16';
+  const parts = [`With \`${a.model.id}\` (${main} weights, the default \`untxt:modelId\`):`, '', renderOptionsTable(report.options, report)];
+  if (report.fp8Options.length > 0) {
+    parts.push('', 'With an FP8 checkpoint of the same model (an `untxt:modelId` naming FP8 weights; the vision encoder stays BF16):', '', renderOptionsTable(report.fp8Options, report));
+  }
+  parts.push('', textractLine(report));
+  return parts.join('\n');
 }
 
 export function renderPerPageTable(report: CostReport): string {
@@ -68,7 +89,7 @@ export function renderIdleTable(report: CostReport): string {
   return [
     '| idle item (from the synthesized template) | quantity | unit | $/unit-month | $/month |',
     '| --- | ---: | --- | ---: | ---: |',
-    ...report.idle.items.map((i) => `| ${i.what} | ${quantity(i.quantity)} | ${i.unit} | ${dollars(i.unitPrice, i.unitPrice < 0.01 && i.unitPrice > 0 ? 6 : 2)} | ${dollars(i.monthly)} |`),
+    ...report.idle.items.map((i) => `| ${i.what} | ${quantity(i.quantity)} | ${i.unit} | ${unitPrice(i.unitPrice)} | ${dollars(i.monthly)} |`),
     `| **idle total** | | | | **${dollars(report.idle.monthly)}** |`,
   ].join('\n');
 }
@@ -102,9 +123,9 @@ export function renderAssumptionsTable(a: CostAssumptions): string {
 /** The README block that depends only on the assumptions. */
 export function renderPerPageSection(report: CostReport, a: CostAssumptions): string {
   return [
-    `Region ${a.region}. Per million pages, dense pages (${whole(a.workload.visualTokensPerPage.value)} visual tokens in, ${whole(a.workload.outputTokensPerPage.value)} tokens out), ${a.workload.pagesInFlight.value} pages in flight, ${Math.round(a.workload.utilisation.value * 100)}% utilisation. Throughput is estimated, not measured (see the assumptions below).`,
+    `Region ${a.region}. Dense pages: ${whole(a.workload.visualTokensPerPage.value)} visual tokens in, ${whole(a.workload.outputTokensPerPage.value)} tokens out. Up to ${a.workload.pagesInFlight.value} pages in flight ("pages at once" is fewer where the KV cache runs out). ${Math.round(a.workload.utilisation.value * 100)}% utilisation. Throughput is derived from datasheets and the model's shape, not measured; the assumptions below say how.`,
     '',
-    renderOptionsTable(report),
+    renderOptionTables(report, a),
     '',
     '"other" = the instance\'s root volume and the database while the fleet works, plus these per-request costs:',
     '',
@@ -132,7 +153,7 @@ export function renderReport(report: CostReport, a: CostAssumptions): string {
     '',
     '## Per million pages',
     '',
-    renderOptionsTable(report),
+    renderOptionTables(report, a),
     '',
     renderPerPageTable(report),
     '',

@@ -3,12 +3,11 @@ import { COST_ASSUMPTIONS, type CostAssumptions, type Sourced } from '../../scri
 import {
   endpointServiceName,
   gpuOptionCosts,
-  gpuSecondsPerPage,
   idleItems,
   invocationsPerMonth,
   monthlyTotal,
-  pagesPerHour,
   parsePriceOverride,
+  throughput,
   withPriceOverrides,
   type CfnResource,
   type CfnTemplate,
@@ -36,16 +35,38 @@ const group = (minSize: number | string): CfnResource => ({
 });
 const template = (resources: Record<string, CfnResource>): CfnTemplate => ({ Resources: resources });
 
-/** Assumptions where one page is 1,000 visual tokens at 1,000/s plus 100 output tokens at 100/s: 2 GPU-seconds. */
-function simpleAssumptions(): CostAssumptions {
+/**
+ * A toy model and GPU whose arithmetic can be followed by hand: a 1 B-parameter language model
+ * with no attention cost and no vision encoder, 4 bytes of KV cache per token, on a GPU with
+ * 100 GB/s and 100 TFLOPS at full efficiency.
+ */
+function toyAssumptions(): CostAssumptions {
   return {
     ...COST_ASSUMPTIONS,
     instances: { 'x1.test': { onDemandPerHour: fixed(2), spotDiscount: fixed(0.75) } },
-    gpus: { 'Test GPU': { decodeTokensPerSecond: fixed(100), prefillTokensPerSecond: fixed(1000) } },
-    workload: { ...COST_ASSUMPTIONS.workload, visualTokensPerPage: fixed(1000), outputTokensPerPage: fixed(100), utilisation: fixed(0.5) },
+    gpus: { 'Test GPU': { memoryBandwidthGBps: fixed(100), denseBf16Tflops: fixed(100), denseFp8Tflops: fixed(200) } },
+    model: {
+      id: 'test/toy',
+      languageParamsBillions: fixed(1),
+      languageLayers: fixed(1),
+      languageHiddenSize: fixed(0),
+      kvHeads: fixed(1),
+      headDim: fixed(1),
+      visionParamsBillions: fixed(0),
+      visionLayers: fixed(0),
+      visionHiddenSize: fixed(0),
+      patchesPerVisualToken: fixed(4),
+    },
+    serving: { gpuMemoryUtilization: fixed(0.5), runtimeReserveGiB: fixed(0), decodeEfficiency: fixed(1), prefillEfficiency: fixed(1) },
+    workload: { ...COST_ASSUMPTIONS.workload, visualTokensPerPage: fixed(1000), outputTokensPerPage: fixed(100), pagesInFlight: fixed(4), utilisation: fixed(0.5) },
   };
 }
-const TEST_TYPE: GpuInstanceType = { instanceType: 'x1.test', gpu: 'Test GPU', gpuCount: 1, gpuMemoryGiB: 24, fp8: true, vcpus: 4, memoryGiB: 16 };
+const TOY_TYPE: GpuInstanceType = { instanceType: 'x1.test', gpu: 'Test GPU', gpuCount: 1, gpuMemoryGiB: 24, fp8: true, vcpus: 4, memoryGiB: 16 };
+const byType = (name: string): GpuInstanceType => {
+  const found = GPU_INSTANCE_TYPES.find((t) => t.instanceType === name);
+  if (!found) throw new Error(name);
+  return found;
+};
 
 describe('the idle cost read from a template', () => {
   it('bills each interface endpoint once per subnet it sits in, and gateway endpoints not at all', () => {
@@ -207,31 +228,84 @@ describe('the idle cost read from a template', () => {
 });
 
 describe('the cost per million pages', () => {
-  it('adds the prefill and decode time of a page and scales pages an hour by utilisation', () => {
+  it('adds a page\'s prefill time to its share of the batch\'s decode time, and scales pages an hour by utilisation', () => {
     // Prepare
-    const a = simpleAssumptions();
-    const gpu = a.gpus['Test GPU'];
+    const a = toyAssumptions();
 
     // Act
-    const seconds = gpuSecondsPerPage(gpu, a);
-    const perHour = pagesPerHour(gpu, a);
+    const t = throughput(TOY_TYPE, a, 'BF16');
 
-    // Assess — 1,000/1,000 s + 100/100 s = 2 s; 1,800 pages an hour at full use, 900 at half
-    expect(seconds).toBe(2);
-    expect(perHour).toBe(900);
+    // Assess — decode: 4 pages ÷ ((2 GB of weights + 4 × 1,050 tokens × 4 B) ÷ 100 GB/s) ≈ 200 tokens/s;
+    // prefill: 2 × 1 B × 1,000 tokens ÷ 100 TFLOPS = 0.02 s; a page 0.02 + 100 ÷ 200 = 0.52 s.
+    expect(t.pagesAtOnce).toBe(4);
+    expect(t.decodeTokensPerSecond).toBeCloseTo(200, 1);
+    expect(t.prefillSecondsPerPage).toBeCloseTo(0.02, 9);
+    expect(t.gpuSecondsPerPage).toBeCloseTo(0.52, 4);
+    expect(t.pagesPerHour).toBeCloseTo((3600 / 0.52) * 0.5, 0);
+  });
+
+  it('halves the weights read per step and doubles the prefill peak with FP8 weights on a GPU that has FP8', () => {
+    // Prepare
+    const a = toyAssumptions();
+
+    // Act
+    const t = throughput(TOY_TYPE, a, 'FP8');
+
+    // Assess — 4 ÷ (1 GB ÷ 100 GB/s) ≈ 400 tokens/s; 2 TFLOP ÷ 200 TFLOPS = 0.01 s
+    expect(t.decodeTokensPerSecond).toBeCloseTo(400, 0);
+    expect(t.prefillSecondsPerPage).toBeCloseTo(0.01, 9);
+  });
+
+  it('decodes fewer pages at once than are in flight where the KV cache runs out', () => {
+    // Prepare — BF16 Qwen3-VL-8B on a 24 GiB GPU against a 48 GiB one
+    const a = COST_ASSUMPTIONS;
+
+    // Act
+    const l4 = throughput(byType('g6.xlarge'), a, 'BF16');
+    const l40s = throughput(byType('g6e.xlarge'), a, 'BF16');
+
+    // Assess
+    expect(l4.pagesAtOnce).toBeLessThan(a.workload.pagesInFlight.value);
+    expect(l40s.pagesAtOnce).toBe(a.workload.pagesInFlight.value);
+  });
+
+  it('runs FP8 weights at BF16 prefill speed on a GPU without FP8, yet decodes faster for the memory saved', () => {
+    // Prepare
+    const a10g = byType('g5.xlarge');
+
+    // Act
+    const bf16 = throughput(a10g, COST_ASSUMPTIONS, 'BF16');
+    const fp8 = throughput(a10g, COST_ASSUMPTIONS, 'FP8');
+
+    // Assess
+    expect(fp8.prefillSecondsPerPage).toBeCloseTo(bf16.prefillSecondsPerPage, 9);
+    expect(fp8.pagesAtOnce).toBeGreaterThan(bf16.pagesAtOnce);
+    expect(fp8.decodeTokensPerSecond).toBeGreaterThan(bf16.decodeTokensPerSecond);
+  });
+
+  it('refuses a model whose weights leave no room for one page', () => {
+    // Prepare
+    const a: CostAssumptions = { ...COST_ASSUMPTIONS, model: { ...COST_ASSUMPTIONS.model, id: 'test/huge', languageParamsBillions: fixed(32) } };
+
+    // Act
+    const act = (): unknown => throughput(byType('g6.xlarge'), a, 'BF16');
+
+    // Assess
+    expect(act).toThrow(/no room/);
   });
 
   it('prices the instance hours a million pages take, On-Demand and Spot', () => {
     // Prepare
-    const a = simpleAssumptions();
+    const a = toyAssumptions();
+    const perHour = throughput(TOY_TYPE, a, 'BF16').pagesPerHour;
 
     // Act
-    const [onDemand, spot] = gpuOptionCosts([TEST_TYPE], a);
+    const [onDemand, spot] = gpuOptionCosts([TOY_TYPE], a, 'BF16');
 
-    // Assess — 1,000,000 / 900 hours at $2 and at $0.50
+    // Assess — at $2 an hour On-Demand, and 75% off on Spot
     expect([onDemand.capacity, spot.capacity]).toEqual(['On-Demand', 'Spot']);
-    expect(onDemand.gpuPer1M).toBeCloseTo((1e6 / 900) * 2, 6);
-    expect(spot.gpuPer1M).toBeCloseTo((1e6 / 900) * 0.5, 6);
+    expect(onDemand.gpuPer1M).toBeCloseTo((1e6 / perHour) * 2, 6);
+    expect(spot.gpuPer1M).toBeCloseTo((1e6 / perHour) * 0.5, 6);
     expect(onDemand.otherPer1M).toBeCloseTo(spot.otherPer1M, 9);
     expect(onDemand.textractRatio).toBeCloseTo(onDemand.totalPer1M / 1500, 9);
   });
