@@ -1,12 +1,14 @@
 import sharp from 'sharp';
 import { systemClock } from '../../src/adapters/clock';
 import { PageFailedError } from '../../src/ocr/engine';
+import { QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
 import type { ResultJson } from '../../src/pipeline/assemble';
 import { intakeObject } from '../../src/pipeline/intake';
 import { TEXT_LAYER_ENGINE } from '../../src/pipeline/text-layer';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
 import { pipelineHarness, type PipelineHarness } from '../pipeline/support/harness';
 import { textPdf } from '../pipeline/support/documents';
+import { OpenAiStubServer } from '../ocr/support/openai-stub-server';
 import { StubEngine } from './support/stub-engine';
 
 const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 40 } };
@@ -137,5 +139,30 @@ describe('the worker, when the engine fails a page on every attempt', () => {
       ['model', undefined],
     ]);
     expect(pages[1]!.fallback).toEqual({ from: MODEL, reason: 'repetition', attempts: 3 });
+  });
+
+  it('reads the text layer of a page the Qwen engine gives up on when the model server only ever answers cut short', async () => {
+    // Prepare: every answer runs into the token cap, at each temperature of the ladder.
+    const server = await OpenAiStubServer.start(() => ({ content: '<html><body><p data-bbox="10 10 900 60">cut sh', finishReason: 'length' }));
+    const qwen = QwenVllmEngine.create({ baseUrl: server.baseUrl, model: 'test-model', orientation: 'none', blankCheck: false, temperatures: [0, 0.5], retryDelayMs: 0 });
+    const task = await queued(await textPdf([['Delta echo foxtrot']]));
+    const w = new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine: qwen, fallback: cpu, clock: systemClock, logger }, FAST);
+
+    // Act
+    let outcome: string;
+    try {
+      outcome = await w.handle(await receiveOne());
+    } finally {
+      await qwen.close();
+      await server.close();
+    }
+
+    // Assess
+    expect(outcome).toBe('completed');
+    expect(server.requests.map((r) => r.temperature)).toEqual([0, 0.5]);
+    const [page] = resultJson(task.resultsPrefix).pages;
+    expect([page!.engine, page!.fallback]).toEqual([TEXT_LAYER_ENGINE, { from: 'vllm/test-model', reason: 'length', attempts: 2 }]);
+    expect(page!.blocks.map((b) => b.text)).toEqual(['Delta echo foxtrot']);
+    expect(cpu.calls).toEqual([]);
   });
 });
