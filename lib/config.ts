@@ -1,6 +1,8 @@
 import type { IConstruct } from 'constructs';
 import { z } from 'zod';
 import { REGISTRATION_MODES, type RegistrationMode } from '../src/api/config';
+import { GPU_INSTANCE_TYPES, type GpuInstanceTypeName } from './gpu-instances';
+import { modelFit } from './gpu-sizing';
 
 /** Every setting of the app is a CDK context key with this prefix: `cdk synth -c untxt:databaseMinCapacity=0.5`. */
 export const CONTEXT_PREFIX = 'untxt:';
@@ -83,6 +85,22 @@ const logRetention = (): z.ZodType<number> =>
 export const REMOVAL_POLICIES = ['retain', 'snapshot', 'destroy'] as const;
 export type DataRemovalPolicy = (typeof REMOVAL_POLICIES)[number];
 
+export const GPU_CAPACITY_TYPES = ['on-demand', 'spot'] as const;
+export type GpuCapacity = (typeof GPU_CAPACITY_TYPES)[number];
+
+const GPU_INSTANCE_TYPE_NAMES = GPU_INSTANCE_TYPES.map((t) => t.instanceType) as [GpuInstanceTypeName, ...GpuInstanceTypeName[]];
+
+/** A Hugging Face repository id, `organisation/name`: also the name vLLM serves the model under. */
+const modelId = (): z.ZodType<string> =>
+  z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must be a model id like Qwen/Qwen3-VL-8B-Instruct');
+
+/** Empty (weights not staged yet) or the hex SHA-256 of the staged weights' manifest, any case. */
+const sha256OrEmpty = (): z.ZodType<string> =>
+  z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+    z.union([z.literal(''), z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hexadecimal digits (a SHA-256) or empty')]),
+  );
+
 interface Setting<T> {
   readonly schema: z.ZodType<T>;
   readonly default: T;
@@ -153,6 +171,25 @@ export const SETTINGS = {
     '',
     'Email subscribed to the alarm topic (confirm the subscription mail); empty for none.',
   ),
+  modelId: setting(modelId(), 'Qwen/Qwen3-VL-8B-Instruct', 'Model the GPU worker serves with vLLM (Hugging Face id; its weights are staged into the models bucket).'),
+  modelManifestSha256: setting(
+    sha256OrEmpty(),
+    '',
+    'SHA-256 of the staged weights\' untxt-manifest.json (scripts/stage-weights.ts prints it); empty until staged, and the worker cannot start without it.',
+  ),
+  gpuInstanceType: setting(
+    z.enum(GPU_INSTANCE_TYPE_NAMES, { error: `must be one of ${GPU_INSTANCE_TYPE_NAMES.join(', ')}` }),
+    'g6e.xlarge' as GpuInstanceTypeName,
+    'EC2 instance type of the GPU workers (one GPU each; lib/gpu-instances.ts lists the choices and their GPU memory).',
+  ),
+  gpuMaxInstances: setting(integer(1, 100), 2, 'Most GPU instances (and worker tasks) at once; the fleet scales to zero when idle.'),
+  gpuCapacity: setting(
+    z.enum(GPU_CAPACITY_TYPES, { error: `must be one of ${GPU_CAPACITY_TYPES.join(', ')}` }),
+    'on-demand' as GpuCapacity,
+    'GPU instances On-Demand or Spot (an interruption drains the task; page checkpoints keep the work done).',
+  ),
+  scaleToZeroIdleMinutes: setting(integer(1, 1440), 15, 'Minutes the jobs queue must stay empty (visible and in flight) before the GPU fleet scales to zero.'),
+  maxPagesInFlight: setting(integer(1, 256), 32, 'Pages one GPU worker sends to vLLM at once, across its jobs (also vLLM\'s --max-num-seqs).'),
   dataRemovalPolicy: setting(
     z.enum(REMOVAL_POLICIES, { error: `must be one of ${REMOVAL_POLICIES.join(', ')}` }),
     'retain' as DataRemovalPolicy,
@@ -207,6 +244,8 @@ function crossFieldProblems(c: UntxtConfig): string[] {
       `${contextKey('deadLetterRetentionDays')}: must be longer than ${contextKey('queueRetentionDays')} (${c.queueRetentionDays}), got ${c.deadLetterRetentionDays}; SQS keeps a message's original timestamp, so a shorter DLQ retention drops failed messages on arrival`,
     );
   }
+  const fit = modelFit(c.modelId, c.gpuInstanceType);
+  if (fit.verdict === 'refuse') problems.push(`${contextKey('modelId')}: ${fit.message}`);
   return problems;
 }
 

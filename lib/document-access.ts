@@ -42,6 +42,13 @@ export class DocumentAccess {
     this.allowKmsViaS3(grantee, ['kms:Decrypt']);
   }
 
+  /** Writing objects under one prefix (PutObject), encrypted by S3 with the data key. */
+  grantWrite(grantee: iam.IGrantable, prefix: DocumentPrefix): void {
+    this.allow(grantee, ['s3:PutObject'], [this.objects(prefix)]);
+    this.acknowledgePrefix(grantee, prefix, 'Writing (PutObject)');
+    this.allowKmsViaS3(grantee, ['kms:GenerateDataKey']);
+  }
+
   /** Erasing every version of objects under the given prefixes (list versions, delete versions). */
   grantErase(grantee: iam.IGrantable, prefixes: readonly DocumentPrefix[]): void {
     this.allow(grantee, ['s3:ListBucketVersions'], [this.documents.bucket.bucketArn], {

@@ -107,7 +107,19 @@ export class Network extends Construct {
       // rather than inline, which would make the two groups reference each other (a cycle).
       sg.addEgressRule(this.endpointSecurityGroup, HTTPS, 'HTTPS to the VPC interface endpoints');
       this.endpointSecurityGroup.addIngressRule(sg, HTTPS, 'HTTPS from a resource allowed to use the endpoints');
+      this.allowGatewayEndpointsFrom(sg);
     }
+  }
+
+  /**
+   * Security groups apply to traffic through gateway endpoints too, and S3 and DynamoDB are
+   * addressed by their public ranges (a managed prefix list whose id CloudFormation cannot resolve
+   * without a look-up). In these isolated subnets the only routes out of the VPC are the gateway
+   * endpoints' (no internet or NAT gateway), so HTTPS to anywhere reaches S3 and DynamoDB through
+   * them and nothing else outside; their policies then name the buckets and tables allowed.
+   */
+  private allowGatewayEndpointsFrom(sg: ec2.ISecurityGroup): void {
+    sg.addEgressRule(ec2.Peer.anyIpv4(), HTTPS, 'HTTPS to S3 and DynamoDB through the gateway endpoints (no other route out)');
   }
 
   /** Lets code in the VPC use this bucket's objects through the S3 gateway endpoint. */

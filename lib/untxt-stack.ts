@@ -10,6 +10,10 @@ import { Keys } from './keys';
 import { DatabaseMigrations } from './migrations';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
+import { GpuScaler } from './gpu-scaler';
+import { gpuInstanceType } from './gpu-instances';
+import { GpuWorker, WORKER_MAX_JOBS } from './gpu-worker';
+import { ModelsBucket } from './models-bucket';
 import { Pipeline } from './pipeline';
 import { PipelineQueues } from './queues';
 import { Realtime } from './realtime';
@@ -45,6 +49,9 @@ export class UntxtStack extends Stack {
   readonly monitoring: Monitoring;
   readonly pipeline: Pipeline;
   readonly realtime: Realtime;
+  readonly models: ModelsBucket;
+  readonly gpuWorker: GpuWorker;
+  readonly gpuScaler: GpuScaler;
 
   constructor(scope: Construct, id: string, props: UntxtStackProps) {
     super(scope, id, props);
@@ -170,6 +177,41 @@ export class UntxtStack extends Stack {
       logKey: this.keys.logs,
       ...logs,
     });
+    this.models = new ModelsBucket(this, 'Models', { accessLogBucket: this.storage.accessLogBucket, removalPolicy: retainData });
+    const instance = gpuInstanceType(config.gpuInstanceType);
+    if (!instance) throw new Error(`unknown GPU instance type ${config.gpuInstanceType}`);
+    this.gpuWorker = new GpuWorker(this, 'GpuWorker', {
+      network: this.network,
+      database: this.database,
+      documents,
+      jobsQueue: this.queues.jobs,
+      queueKey: this.keys.queues,
+      bus: this.events.bus,
+      models: this.models,
+      modelId: config.modelId,
+      modelManifestSha256: config.modelManifestSha256,
+      instance,
+      maxInstances: config.gpuMaxInstances,
+      capacity: config.gpuCapacity,
+      maxPagesInFlight: config.maxPagesInFlight,
+      maxPages: config.maxPages,
+      volumeKey: this.keys.data,
+      logKey: this.keys.logs,
+      ...logs,
+    });
+    // The realtime key: the one for the little state kept by functions outside the VPC (never PHI).
+    this.gpuScaler = new GpuScaler(this, 'GpuScaler', {
+      cluster: this.gpuWorker.cluster,
+      service: this.gpuWorker.service,
+      jobsQueue: this.queues.jobs,
+      bus: this.events.bus,
+      maxTasks: config.gpuMaxInstances,
+      jobsPerTask: WORKER_MAX_JOBS,
+      idleMinutes: config.scaleToZeroIdleMinutes,
+      stateKey: this.keys.realtime,
+      logKey: this.keys.logs,
+      ...logs,
+    });
     // The ws-ticket route hands out this URL with a ticket in its query.
     this.api.functions.wsTicket?.addEnvironment('WEBSOCKET_URL', this.realtime.url);
     this.addOutputs();
@@ -189,6 +231,9 @@ export class UntxtStack extends Stack {
       ApiUrl: { value: this.api.url, description: 'HTTP API stage URL; the API is under v1/ (health at /health)' },
       WebSocketUrl: { value: this.realtime.url, description: 'WebSocket stage URL for task status (connect with a ticket from POST /v1/ws-ticket)' },
       FirstAdminSecretArn: { value: this.provisioning.firstAdminSecret.secretArn, description: 'First admin: email, password and TOTP secret (read once, operators only)' },
+      GpuClusterName: { value: this.gpuWorker.cluster.clusterName, description: 'ECS cluster of the GPU workers' },
+      GpuServiceName: { value: this.gpuWorker.service.serviceName, description: 'ECS service of the GPU worker (desired count set by the scaler)' },
+      ModelsBucketName: { value: this.models.bucket.bucketName, description: 'Bucket to stage model weights into (npm run stage-weights)' },
       AlarmTopicArn: { value: this.monitoring.topic.topicArn, description: 'SNS topic the alarms publish to' },
     };
     for (const [id, output] of Object.entries(outputs)) new CfnOutput(this, id, output);

@@ -1,0 +1,252 @@
+import * as path from 'node:path';
+import { Annotations, IgnoreMode, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { GpuCapacity as GpuCapacityType } from './config';
+import type { Database } from './database';
+import { DocumentAccess, type DocumentBucket } from './document-access';
+import { CONTAINER_STOP_TIMEOUT, GpuCapacity, HOST_MODEL_DIR } from './gpu-capacity';
+import type { GpuInstanceType } from './gpu-instances';
+import { modelFit } from './gpu-sizing';
+import type { ModelsBucket } from './models-bucket';
+import type { Network } from './network';
+import { RESULTS_PREFIX, UPLOADS_PREFIX } from './storage';
+
+const REPO_ROOT = path.join(__dirname, '..');
+
+/**
+ * What the image build needs from the repository (DESIGN contract): everything else, notably
+ * node_modules, cdk.out, web/ and test data, stays out of the asset, so staging and hashing it
+ * stay fast.
+ */
+const IMAGE_CONTEXT = ['package.json', 'package-lock.json', 'tsconfig.json', 'src/', 'lambdas/', 'inference-container/'];
+/** As inference-container/Dockerfile.dockerignore, which BuildKit reads for a build by hand. */
+const IMAGE_EXCLUDE = ['*', ...IMAGE_CONTEXT.map((p) => `!${p}`), '**/node_modules', '**/*.test.ts'];
+
+/** Where the container sees the instance's weights folder. */
+export const CONTAINER_MODEL_DIR = '/models';
+
+/** Jobs one worker holds at once (its MAX_JOBS); the scaler asks for one task per this many jobs. */
+export const WORKER_MAX_JOBS = 8;
+
+const MIB_PER_GIB = 1024;
+
+export interface GpuWorkerProps {
+  readonly network: Network;
+  readonly database: Database;
+  readonly documents: DocumentBucket;
+  readonly jobsQueue: sqs.IQueue;
+  readonly queueKey: kms.IKey;
+  readonly bus: events.IEventBus;
+  readonly models: ModelsBucket;
+  readonly modelId: string;
+  /** Empty until weights are staged: the stack deploys, the worker refuses to start. */
+  readonly modelManifestSha256: string;
+  readonly instance: GpuInstanceType;
+  readonly maxInstances: number;
+  readonly capacity: GpuCapacityType;
+  readonly maxPagesInFlight: number;
+  readonly maxPages: number;
+  /** Encrypts the instances' root volumes. */
+  readonly volumeKey: kms.IKey;
+  readonly logKey: kms.IKey;
+  readonly logRetentionDays: number;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/**
+ * The GPU worker (DESIGN "The GPU worker"): one container per GPU instance running vLLM and the
+ * worker (inference-container/), as an ECS service on the GPU capacity provider. The service
+ * starts at zero tasks; the scaler (lib/gpu-scaler.ts) sets its desired count. Tasks run in
+ * awsvpc mode in the isolated subnets with a security group that reaches the VPC endpoints and
+ * PostgreSQL only, and a task role limited to the jobs queue, the documents' uploads/ (read) and
+ * results/ (read, write, erase), the bus, the database as untxt_worker, scale-in protection of
+ * its own tasks and reading the weights.
+ */
+export class GpuWorker extends Construct {
+  readonly capacity: GpuCapacity;
+  readonly cluster: ecs.Cluster;
+  readonly service: ecs.Ec2Service;
+  readonly taskDefinition: ecs.Ec2TaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly taskSecurityGroup: ec2.ISecurityGroup;
+  readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: GpuWorkerProps) {
+    super(scope, id);
+    const fit = modelFit(props.modelId, props.instance.instanceType);
+    if (fit.verdict === 'warn' || fit.verdict === 'unknown') Annotations.of(this).addWarningV2('untxt:gpuModelFit', fit.message);
+    if (props.modelManifestSha256 === '') {
+      Annotations.of(this).addWarningV2(
+        'untxt:modelWeightsNotStaged',
+        `untxt:modelManifestSha256 is not set: the GPU worker cannot start until the weights of ${props.modelId} are staged into the models bucket and their manifest's SHA-256 is deployed (README, "Staging the model weights"). Everything else works; tasks stay queued.`,
+      );
+    }
+    this.capacity = new GpuCapacity(this, 'Capacity', {
+      network: props.network,
+      instance: props.instance,
+      maxInstances: props.maxInstances,
+      capacity: props.capacity,
+      volumeKey: props.volumeKey,
+      weightsGiB: fit.weightsGiB ?? 80,
+    });
+    this.cluster = this.capacity.cluster;
+
+    this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
+      vpc: props.network.vpc,
+      description: 'GPU worker tasks: PostgreSQL and the VPC endpoints only',
+      allowAllOutbound: false,
+    });
+    props.network.allowEndpointAccessFrom(this.taskSecurityGroup);
+    props.database.allowConnectionsFrom(this.taskSecurityGroup);
+    props.network.allowS3Bucket(props.models.bucket, 'read');
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      encryptionKey: props.logKey,
+      retention: props.logRetentionDays as logs.RetentionDays,
+      removalPolicy: props.logRemovalPolicy,
+    });
+    this.taskDefinition = new ecs.Ec2TaskDefinition(this, 'TaskDefinition', {
+      networkMode: ecs.NetworkMode.AWS_VPC,
+      volumes: [{ name: 'models', host: { sourcePath: HOST_MODEL_DIR } }],
+    });
+    this.container = this.addContainer(props);
+    this.grantTaskRole(props);
+
+    this.service = new ecs.Ec2Service(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      // The scaler owns the count; a deploy starts at (or resets to) zero, and the scaler brings
+      // it back within a minute when jobs wait. Protected tasks (holding a job) are not stopped.
+      desiredCount: 0,
+      minHealthyPercent: 0,
+      // One GPU per task and per instance: a rolling update replaces tasks rather than adding GPUs.
+      maxHealthyPercent: 100,
+      circuitBreaker: { enable: true, rollback: true },
+      capacityProviderStrategies: [{ capacityProvider: this.capacity.capacityProvider.capacityProviderName, weight: 1 }],
+      vpcSubnets: props.network.subnets,
+      securityGroups: [this.taskSecurityGroup],
+      assignPublicIp: false,
+      enableECSManagedTags: true,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+    });
+    this.acknowledgeFindings(props);
+  }
+
+  private addContainer(props: GpuWorkerProps): ecs.ContainerDefinition {
+    const { instance } = props;
+    // Leave the host about 15% (ECS agent, Docker, the OS page cache that loading weights needs).
+    const memoryReservationMiB = Math.floor(instance.memoryGiB * MIB_PER_GIB * 0.85);
+    const container = this.taskDefinition.addContainer('Worker', {
+      image: ecs.ContainerImage.fromAsset(REPO_ROOT, {
+        file: 'inference-container/Dockerfile',
+        exclude: IMAGE_EXCLUDE,
+        ignoreMode: IgnoreMode.DOCKER,
+        platform: Platform.LINUX_AMD64,
+      }),
+      gpuCount: 1,
+      memoryReservationMiB,
+      stopTimeout: CONTAINER_STOP_TIMEOUT,
+      essential: true,
+      readonlyRootFilesystem: false,
+      linuxParameters: new ecs.LinuxParameters(this, 'LinuxParameters', {
+        initProcessEnabled: true,
+        // vLLM's processes share tensors and the multimodal cache through /dev/shm (Docker's 64 MiB is far too small).
+        sharedMemorySize: Math.min(8 * MIB_PER_GIB, Math.floor((instance.memoryGiB * MIB_PER_GIB) / 4)),
+      }),
+      ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: 65_536, hardLimit: 65_536 }],
+      logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'worker', mode: ecs.AwsLogDriverMode.NON_BLOCKING }),
+      environment: this.environment(props),
+    });
+    container.addMountPoints({ sourceVolume: 'models', containerPath: CONTAINER_MODEL_DIR, readOnly: false });
+    return container;
+  }
+
+  /** The container contract of the preamble: worker, engine and entrypoint settings. */
+  private environment(props: GpuWorkerProps): Record<string, string> {
+    return {
+      ...props.database.connectionEnvironment('untxt_worker'),
+      DOCUMENTS_BUCKET: props.documents.bucket.bucketName,
+      JOBS_QUEUE_URL: props.jobsQueue.queueUrl,
+      EVENT_BUS_NAME: props.bus.eventBusName,
+      MAX_PAGES_IN_FLIGHT: String(props.maxPagesInFlight),
+      MAX_JOBS: String(WORKER_MAX_JOBS),
+      MAX_PAGES: String(props.maxPages),
+      OCR_ENGINE: 'qwen-vllm',
+      OCR_FALLBACK: 'tesseract',
+      MODEL_ID: props.modelId,
+      MODEL_S3_URI: props.models.uriFor(props.modelId),
+      MODEL_MANIFEST_SHA256: props.modelManifestSha256,
+      MODEL_DIR: CONTAINER_MODEL_DIR,
+    };
+  }
+
+  /**
+   * The task role, least privilege: jobs (receive, delete, extend), documents (read uploads/;
+   * read, write and erase results/, where page checkpoints live too), status events, the
+   * database as untxt_worker, scale-in protection of this cluster's tasks, the weights.
+   */
+  private grantTaskRole(props: GpuWorkerProps): void {
+    const role = this.taskDefinition.taskRole;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+        resources: [props.jobsQueue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.queueKey.keyArn] }));
+    const documents = new DocumentAccess(props.documents);
+    documents.grantRead(role, UPLOADS_PREFIX);
+    documents.grantRead(role, RESULTS_PREFIX);
+    documents.grantWrite(role, RESULTS_PREFIX);
+    documents.grantErase(role, [RESULTS_PREFIX]);
+    props.bus.grantPutEventsTo(role);
+    props.database.grantConnect(role, 'untxt_worker');
+    this.cluster.grantTaskProtection(role);
+    props.models.grantRead(role);
+  }
+
+  private acknowledgeFindings(props: GpuWorkerProps): void {
+    const stack = Stack.of(this);
+    const clusterId = stack.getLogicalId(this.capacity.cluster.node.defaultChild as CfnElement);
+    const modelsId = stack.getLogicalId(props.models.bucket.node.defaultChild as CfnElement);
+    Validations.of(this.taskDefinition.taskRole).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<${clusterId}>/*]`,
+        reason: 'ecs:UpdateTaskProtection on tasks of this cluster only: the worker protects its own task while it holds a job; task ids exist only at run time.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${modelsId}.Arn>/*]`,
+        reason: 'GetObject on the models bucket, which holds model weights only (no PHI); the file names are the model\'s own, pinned by the manifest.',
+      },
+      {
+        id: 'HIPAA.Security-IAMNoInlinePolicy',
+        reason: 'The worker task\'s role: its one policy is generated from resource grants, attached to this role alone and scoped to the named queue, bucket prefixes, bus, database user, cluster and keys.',
+      },
+    );
+    const executionRole = this.taskDefinition.executionRole;
+    if (executionRole) {
+      Validations.of(executionRole).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          reason: 'ecr:GetAuthorizationToken, which IAM cannot scope to a repository; image reads are limited to the asset repository.',
+        },
+        {
+          id: 'HIPAA.Security-IAMNoInlinePolicy',
+          reason: 'The worker task\'s execution role: CDK\'s generated policy (pull this image, write this log group), attached to this role alone.',
+        },
+      );
+    }
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The environment holds names and settings only (endpoint, bucket, queue URL, model id, the weights\' public SHA-256); no secret: the database is reached with IAM tokens from the task role.',
+    });
+  }
+}
