@@ -42,10 +42,17 @@ export class OpenAiStubServer {
   readonly requests: ChatRequest[] = [];
   /** In-flight count at each request's arrival, itself included, in arrival order. */
   readonly inFlightAtArrival: number[] = [];
+  /**
+   * Per request, in arrival order: the most requests in flight at once while it was (itself
+   * included). Requests sent in waves (all answered together, the next ones sent together) each
+   * see the full wave, where a count at arrival sees 1, 2, 3, … within it.
+   */
+  readonly inFlightDuring: number[] = [];
   /** Requests whose client went away before the answer. */
   abandoned = 0;
   private active = 0;
   private peak = 0;
+  private readonly open = new Set<number>();
 
   private constructor(
     private readonly server: Server,
@@ -86,6 +93,7 @@ export class OpenAiStubServer {
   reset(): void {
     this.requests.length = 0;
     this.inFlightAtArrival.length = 0;
+    this.inFlightDuring.length = 0;
     this.abandoned = 0;
     this.peak = this.active;
   }
@@ -107,11 +115,14 @@ export class OpenAiStubServer {
     this.active += 1;
     this.peak = Math.max(this.peak, this.active);
     this.inFlightAtArrival.push(this.active);
+    this.open.add(index);
+    for (const i of this.open) this.inFlightDuring[i] = Math.max(this.inFlightDuring[i] ?? 0, this.active);
     let settled = false;
     const settle = (): void => {
       if (settled) return;
       settled = true;
       this.active -= 1;
+      this.open.delete(index);
     };
     res.on('close', () => {
       if (!res.writableFinished) this.abandoned += 1;
