@@ -1,10 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildContainerBundles, EXTERNAL_MODULES, runtimeManifests, type BuildResult, type Lockfile } from '../../inference-container/build';
+import { MANIFEST_NAME, serializeManifest, sha256Hex } from '../../inference-container/src/weights';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
 
 describe('the container bundles', () => {
   let outDir: string;
@@ -56,6 +67,73 @@ describe('the container bundles', () => {
     const line = JSON.parse(`${run.stdout}${run.stderr}`.trim().split('\n').find((l) => l.startsWith('{'))!) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 'ERROR', message: 'the entrypoint cannot start', service: 'untxt-entrypoint' });
     expect(line.problems).toEqual(['MODEL_ID is not set', 'MODEL_S3_URI is not set', 'MODEL_MANIFEST_SHA256 is not set']);
+  });
+
+  it('give an entrypoint that fetches the weights from S3, runs vLLM and the worker, and on SIGTERM exits with the worker’s status', async () => {
+    // Prepare: a stand-in S3 (path-style GETs, as the SDK sends to an IP endpoint) holding a staged model.
+    const config = Buffer.from('{"model_type":"qwen3_vl"}');
+    const manifest = serializeManifest([{ path: 'config.json', size: config.length, sha256: sha256Hex(config) }]);
+    const objects = new Map([
+      ['/models-bucket/qwen/config.json', config],
+      [`/models-bucket/qwen/${MANIFEST_NAME}`, Buffer.from(manifest)],
+    ]);
+    const s3: Server = createServer((req, res) => {
+      const body = objects.get((req.url ?? '').split('?')[0]!);
+      if (body) res.writeHead(200, { 'content-length': body.length }).end(body);
+      else res.writeHead(404, { 'content-type': 'application/xml' }).end('<Error><Code>NoSuchKey</Code></Error>');
+    });
+    await new Promise<void>((done) => s3.listen(0, '127.0.0.1', done));
+    const work = mkdtempSync(join(tmpdir(), 'untxt-container-e2e-'));
+    const events = join(work, 'events');
+    writeFileSync(events, '');
+    const support = join(__dirname, 'support');
+    const entrypoint = spawn(process.execPath, [result.entrypoint], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        AWS_REGION: 'eu-central-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'example',
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${(s3.address() as AddressInfo).port}`,
+        MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct',
+        MODEL_S3_URI: 's3://models-bucket/qwen/',
+        MODEL_MANIFEST_SHA256: sha256Hex(manifest),
+        MODEL_DIR: join(work, 'models'),
+        VLLM_PORT: String(await freePort()),
+        VLLM_COMMAND: `${process.execPath} ${join(support, 'fake-vllm.js')}`,
+        WORKER_COMMAND: `${process.execPath} ${join(support, 'fake-worker.js')}`,
+        EVENTS_FILE: events,
+        FAKE_WORKER_EXIT_CODE: '4',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    entrypoint.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    entrypoint.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((done) => entrypoint.on('exit', (code) => done(code)));
+
+    try {
+      while (!readFileSync(events, 'utf8').includes('worker:ready')) {
+        if (entrypoint.exitCode !== null) throw new Error(`the entrypoint exited early: ${output}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+
+      // Act
+      entrypoint.kill('SIGTERM');
+      const code = await exited;
+
+      // Assess
+      expect(code).toBe(4);
+      expect(readFileSync(events, 'utf8').split('\n').filter((l) => l.endsWith('SIGTERM'))).toEqual(['worker:SIGTERM', 'vllm:SIGTERM']);
+      expect(readdirSync(join(work, 'models', sha256Hex(manifest)))).toEqual(['config.json']);
+      const messages = output.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { message: string }).message);
+      expect(messages).toEqual(expect.arrayContaining(['model weights ready', 'vLLM ready', 'worker started', 'stop requested', 'worker stopped', 'vLLM stopped']));
+      expect(output).not.toContain('AKIDEXAMPLE');
+    } finally {
+      entrypoint.kill('SIGKILL');
+      s3.close();
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 
   it('give a worker that loads all its modules and then stops on the missing environment', () => {
