@@ -5,7 +5,7 @@
  * Edit a value here (or pass `--price` to `npm run cost`) to price your own account or region.
  */
 
-/** A figure and its provenance. `estimate: true` marks a value derived by reasoning, not read from a price list. */
+/** A figure and its provenance. `estimate: true` marks a value derived by reasoning, not read from a price list, datasheet or config. */
 export interface Sourced {
   readonly value: number;
   readonly source: string;
@@ -17,8 +17,8 @@ export interface Sourced {
 
 const CHECKED = '2026-11-29';
 
-/** A list price as published by AWS. */
-const listed = (value: number, source: string, note?: string): Sourced => ({ value, source, checked: CHECKED, ...(note ? { note } : {}) });
+/** A published figure: an AWS list price, a datasheet or model config value, a project default. */
+const published = (value: number, source: string, note?: string): Sourced => ({ value, source, checked: CHECKED, ...(note ? { note } : {}) });
 /** A figure derived by reasoning; `note` says how. */
 const estimated = (value: number, source: string, note: string): Sourced => ({ value, source, checked: CHECKED, estimate: true, note });
 
@@ -107,6 +107,7 @@ export interface CostAssumptions {
     readonly kmsPer10000Requests: Sourced;
     readonly logsIngestionPerGb: Sourced;
     readonly ebsGp3PerGbMonth: Sourced;
+    readonly customMetricPerMonth: Sourced;
   };
   /** How many of each request one document or one page makes (estimates from the code paths). */
   readonly usage: {
@@ -125,6 +126,7 @@ export interface CostAssumptions {
     readonly gpuRootVolumeGb: Sourced;
     /** Aurora ACUs while the fleet works (the database resumes from 0 and serves claims and checkpoints). */
     readonly databaseAcuWhileWorking: Sourced;
+    readonly containerInsightsMetricsWhileWorking: Sourced;
   };
   /** Unit prices of what the template keeps running when no document is processed. */
   readonly idlePrices: {
@@ -161,49 +163,49 @@ const CW = 'https://aws.amazon.com/cloudwatch/pricing/';
 
 export const COST_ASSUMPTIONS: CostAssumptions = {
   region: 'us-east-1',
-  hoursPerMonth: listed(730, 'AWS pricing convention (8,760 hours ÷ 12)'),
+  hoursPerMonth: published(730, 'AWS pricing convention (8,760 hours ÷ 12)'),
   instances: {
-    'g5.xlarge': { onDemandPerHour: listed(1.006, EC2_ON_DEMAND), spotDiscount: spot },
-    'g5.2xlarge': { onDemandPerHour: listed(1.212, EC2_ON_DEMAND), spotDiscount: spot },
-    'g6.xlarge': { onDemandPerHour: listed(0.8048, EC2_ON_DEMAND), spotDiscount: spot },
-    'g6.2xlarge': { onDemandPerHour: listed(0.9776, EC2_ON_DEMAND), spotDiscount: spot },
-    'g6e.xlarge': { onDemandPerHour: listed(1.861, EC2_ON_DEMAND), spotDiscount: spot },
-    'g6e.2xlarge': { onDemandPerHour: listed(2.24208, EC2_ON_DEMAND), spotDiscount: spot },
+    'g5.xlarge': { onDemandPerHour: published(1.006, EC2_ON_DEMAND), spotDiscount: spot },
+    'g5.2xlarge': { onDemandPerHour: published(1.212, EC2_ON_DEMAND), spotDiscount: spot },
+    'g6.xlarge': { onDemandPerHour: published(0.8048, EC2_ON_DEMAND), spotDiscount: spot },
+    'g6.2xlarge': { onDemandPerHour: published(0.9776, EC2_ON_DEMAND), spotDiscount: spot },
+    'g6e.xlarge': { onDemandPerHour: published(1.861, EC2_ON_DEMAND), spotDiscount: spot },
+    'g6e.2xlarge': { onDemandPerHour: published(2.24208, EC2_ON_DEMAND), spotDiscount: spot },
   },
   gpus: {
     'NVIDIA A10G': {
-      memoryBandwidthGBps: listed(600, 'NVIDIA A10 datasheet (the A10G is the same GA102 chip)'),
-      denseBf16Tflops: listed(125, 'NVIDIA A10 datasheet (250 with sparsity)'),
+      memoryBandwidthGBps: published(600, 'NVIDIA A10 datasheet (the A10G is the same GA102 chip)'),
+      denseBf16Tflops: published(125, 'NVIDIA A10 datasheet (250 with sparsity)'),
     },
     'NVIDIA L4': {
-      memoryBandwidthGBps: listed(300, 'NVIDIA L4 datasheet'),
-      denseBf16Tflops: listed(121, 'NVIDIA L4 datasheet (242 with sparsity)'),
-      denseFp8Tflops: listed(242, 'NVIDIA L4 datasheet (485 with sparsity)'),
+      memoryBandwidthGBps: published(300, 'NVIDIA L4 datasheet'),
+      denseBf16Tflops: published(121, 'NVIDIA L4 datasheet (242 with sparsity)'),
+      denseFp8Tflops: published(242, 'NVIDIA L4 datasheet (485 with sparsity)'),
     },
     'NVIDIA L40S': {
-      memoryBandwidthGBps: listed(864, 'NVIDIA L40S datasheet'),
-      denseBf16Tflops: listed(362, 'NVIDIA L40S datasheet (733 with sparsity)'),
-      denseFp8Tflops: listed(733, 'NVIDIA L40S datasheet (1,466 with sparsity)'),
+      memoryBandwidthGBps: published(864, 'NVIDIA L40S datasheet'),
+      denseBf16Tflops: published(362, 'NVIDIA L40S datasheet (733 with sparsity)'),
+      denseFp8Tflops: published(733, 'NVIDIA L40S datasheet (1,466 with sparsity)'),
     },
   },
   model: {
     id: 'Qwen/Qwen3-VL-8B-Instruct',
     languageParamsBillions: estimated(8.2, 'Qwen3-8B, the language model of Qwen3-VL-8B', 'The BF16 checkpoint is ~18 GB in all (ollama.com/library/qwen3-vl:8b-instruct-bf16), about 1.2 GB of it the vision encoder.'),
-    languageLayers: listed(36, 'Qwen3-VL-8B config, block_count (ollama.com/library/qwen3-vl model metadata)'),
-    languageHiddenSize: listed(4096, 'Qwen3-VL-8B config, embedding_length'),
-    kvHeads: listed(8, 'Qwen3-VL-8B config, head_count_kv'),
-    headDim: listed(128, 'Qwen3-VL-8B config, key_length and value_length'),
+    languageLayers: published(36, 'Qwen3-VL-8B config, block_count (ollama.com/library/qwen3-vl model metadata)'),
+    languageHiddenSize: published(4096, 'Qwen3-VL-8B config, embedding_length'),
+    kvHeads: published(8, 'Qwen3-VL-8B config, head_count_kv'),
+    headDim: published(128, 'Qwen3-VL-8B config, key_length and value_length'),
     visionParamsBillions: estimated(
       0.57,
       'Qwen3-VL-8B vision config: 27 blocks 1,152 wide, MLP 4,304, a merger and three DeepStack mergers',
       '27 × (4 × 1,152² + 2 × 1,152 × 4,304) ≈ 0.41 B in the blocks, ~0.16 B in the mergers.',
     ),
-    visionLayers: listed(27, 'Qwen3-VL-8B vision config, depth'),
-    visionHiddenSize: listed(1152, 'Qwen3-VL-8B vision config, hidden_size'),
-    patchesPerVisualToken: listed(4, 'Qwen3-VL-8B vision config: patch_size 16, spatial_merge_size 2'),
+    visionLayers: published(27, 'Qwen3-VL-8B vision config, depth'),
+    visionHiddenSize: published(1152, 'Qwen3-VL-8B vision config, hidden_size'),
+    patchesPerVisualToken: published(4, 'Qwen3-VL-8B vision config: patch_size 16, spatial_merge_size 2'),
   },
   serving: {
-    gpuMemoryUtilization: listed(0.9, 'the container\'s VLLM_GPU_MEMORY_UTILIZATION default (vLLM --gpu-memory-utilization)'),
+    gpuMemoryUtilization: published(0.9, 'the container\'s VLLM_GPU_MEMORY_UTILIZATION default (vLLM --gpu-memory-utilization)'),
     runtimeReserveGiB: estimated(2, 'estimate', 'Activations of the largest prefill, CUDA graphs and the vision encoder\'s working memory: inside vLLM\'s share but not available to the KV cache.'),
     decodeEfficiency: estimated(
       0.65,
@@ -223,7 +225,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
       'estimate for a dense page in the qwenvl html format',
       'A dense single-spaced page holds ~500–700 words (~800–1,000 text tokens); the HTML adds ~20–25 tokens of markup and data-bbox per block, 20–40 blocks a page, so ~1,000–1,500 tokens; 1,200 is taken. Sparse pages (letters, forms) produce far fewer, and cost proportionally less.',
     ),
-    pagesInFlight: listed(32, 'untxt:maxPagesInFlight default (lib/config.ts), also vLLM --max-num-seqs'),
+    pagesInFlight: published(32, 'untxt:maxPagesInFlight default (lib/config.ts), also vLLM --max-num-seqs'),
     utilisation: estimated(
       0.8,
       'estimate',
@@ -232,24 +234,25 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     pagesPerDocument: estimated(10, 'estimate', 'Used only to spread per-document requests (API calls, intake, events) over pages.'),
   },
   textract: {
-    detectDocumentTextPer1000: listed(1.5, `${TEXTRACT} (DetectDocumentText, first 1 M pages a month, us-east-1)`, `$0.60 per 1,000 beyond 1 M pages a month. ${TEXTRACT_NOTE}`),
-    analyzeTablesPer1000: listed(15, `${TEXTRACT} (AnalyzeDocument Tables, first 1 M pages a month)`, `About 10× DetectDocumentText, as third-party pricing guides also put it. ${TEXTRACT_NOTE}`),
-    analyzeFormsPer1000: listed(50, `${TEXTRACT} (AnalyzeDocument Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
-    analyzeTablesAndFormsPer1000: listed(65, `${TEXTRACT} (AnalyzeDocument Tables + Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
+    detectDocumentTextPer1000: published(1.5, `${TEXTRACT} (DetectDocumentText, first 1 M pages a month, us-east-1)`, `$0.60 per 1,000 beyond 1 M pages a month. ${TEXTRACT_NOTE}`),
+    analyzeTablesPer1000: published(15, `${TEXTRACT} (AnalyzeDocument Tables, first 1 M pages a month)`, `About 10× DetectDocumentText, as third-party pricing guides also put it. ${TEXTRACT_NOTE}`),
+    analyzeFormsPer1000: published(50, `${TEXTRACT} (AnalyzeDocument Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
+    analyzeTablesAndFormsPer1000: published(65, `${TEXTRACT} (AnalyzeDocument Tables + Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
   },
   requestPrices: {
-    apiGatewayPerMillion: listed(3.5, 'https://aws.amazon.com/api-gateway/pricing/ (REST API, first 333 M requests)'),
-    wafPerMillionRequests: listed(0.6, 'https://aws.amazon.com/waf/pricing/'),
-    lambdaPerMillionRequests: listed(0.2, LAMBDA),
-    lambdaArmPerGbSecond: listed(0.0000133334, `${LAMBDA} (Arm, first 7.5 B GB-seconds)`),
-    sqsPerMillion: listed(0.4, 'https://aws.amazon.com/sqs/pricing/ (standard queue, per 64 KB request)'),
-    eventBridgePerMillionEvents: listed(1, 'https://aws.amazon.com/eventbridge/pricing/ (custom events)'),
-    s3PutPerThousand: listed(0.005, S3),
-    s3GetPerThousand: listed(0.0004, S3),
-    s3StoragePerGbMonth: listed(0.023, S3),
-    kmsPer10000Requests: listed(0.03, 'https://aws.amazon.com/kms/pricing/'),
-    logsIngestionPerGb: listed(0.5, `${CW} (Logs standard ingestion)`),
-    ebsGp3PerGbMonth: listed(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
+    apiGatewayPerMillion: published(3.5, 'https://aws.amazon.com/api-gateway/pricing/ (REST API, first 333 M requests)'),
+    wafPerMillionRequests: published(0.6, 'https://aws.amazon.com/waf/pricing/'),
+    lambdaPerMillionRequests: published(0.2, LAMBDA),
+    lambdaArmPerGbSecond: published(0.0000133334, `${LAMBDA} (Arm, first 7.5 B GB-seconds)`),
+    sqsPerMillion: published(0.4, 'https://aws.amazon.com/sqs/pricing/ (standard queue, per 64 KB request)'),
+    eventBridgePerMillionEvents: published(1, 'https://aws.amazon.com/eventbridge/pricing/ (custom events)'),
+    s3PutPerThousand: published(0.005, S3),
+    s3GetPerThousand: published(0.0004, S3),
+    s3StoragePerGbMonth: published(0.023, S3),
+    kmsPer10000Requests: published(0.03, 'https://aws.amazon.com/kms/pricing/'),
+    logsIngestionPerGb: published(0.5, `${CW} (Logs standard ingestion)`),
+    customMetricPerMonth: published(0.3, `${CW} (custom metric, first 10,000; prorated by the hours a metric receives data)`),
+    ebsGp3PerGbMonth: published(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
   },
   usage: {
     apiRequestsPerDocument: estimated(6, 'estimate from the API routes', 'Declare upload, a few status reads, fetch the result; each is one API Gateway request, one WAF inspection and one Lambda invocation.'),
@@ -266,20 +269,25 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     logKilobytesPerPage: estimated(1, 'estimate', 'Structured worker log lines per page.'),
     gpuRootVolumeGb: estimated(100, 'estimate', 'Room for the vLLM image and the model weights on the instance\'s gp3 root volume.'),
     databaseAcuWhileWorking: estimated(0.5, 'estimate', 'Claims, leases and page checkpoints are small writes; Aurora Serverless v2 at its 0.5 ACU floor once resumed.'),
+    containerInsightsMetricsWhileWorking: estimated(
+      30,
+      'Container Insights metrics are charged as CloudWatch custom metrics (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/ContainerInsights.html)',
+      'Cluster, service, task and instance metrics of one working worker; billed only for the hours they receive data, so nothing at idle.',
+    ),
   },
   idlePrices: {
-    interfaceEndpointPerAzHour: listed(0.01, 'https://aws.amazon.com/privatelink/pricing/ (interface endpoint per AZ-hour)', 'Plus $0.01 per GB processed.'),
-    kmsKeyPerMonth: listed(1, 'https://aws.amazon.com/kms/pricing/ (customer managed key)'),
-    secretPerMonth: listed(0.4, 'https://aws.amazon.com/secrets-manager/pricing/'),
-    wafWebAclPerMonth: listed(5, 'https://aws.amazon.com/waf/pricing/'),
-    wafRulePerMonth: listed(1, 'https://aws.amazon.com/waf/pricing/', 'A managed rule group counts as one rule.'),
-    alarmPerMonth: listed(0.1, `${CW} (standard-resolution metric alarm)`),
-    compositeAlarmPerMonth: listed(0.5, CW),
-    auroraAcuHour: listed(0.12, 'https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, us-east-1)'),
-    auroraStoragePerGbMonth: listed(0.1, 'https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage)'),
-    natGatewayPerHour: listed(0.045, 'https://aws.amazon.com/vpc/pricing/'),
-    publicIpv4PerHour: listed(0.005, 'https://aws.amazon.com/vpc/pricing/ (public IPv4 address)'),
-    ecrStoragePerGbMonth: listed(0.1, 'https://aws.amazon.com/ecr/pricing/'),
+    interfaceEndpointPerAzHour: published(0.01, 'https://aws.amazon.com/privatelink/pricing/ (interface endpoint per AZ-hour)', 'Plus $0.01 per GB processed.'),
+    kmsKeyPerMonth: published(1, 'https://aws.amazon.com/kms/pricing/ (customer managed key)'),
+    secretPerMonth: published(0.4, 'https://aws.amazon.com/secrets-manager/pricing/'),
+    wafWebAclPerMonth: published(5, 'https://aws.amazon.com/waf/pricing/'),
+    wafRulePerMonth: published(1, 'https://aws.amazon.com/waf/pricing/', 'A managed rule group counts as one rule.'),
+    alarmPerMonth: published(0.1, `${CW} (standard-resolution metric alarm)`),
+    compositeAlarmPerMonth: published(0.5, CW),
+    auroraAcuHour: published(0.12, 'https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, us-east-1)'),
+    auroraStoragePerGbMonth: published(0.1, 'https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage)'),
+    natGatewayPerHour: published(0.045, 'https://aws.amazon.com/vpc/pricing/'),
+    publicIpv4PerHour: published(0.005, 'https://aws.amazon.com/vpc/pricing/ (public IPv4 address)'),
+    ecrStoragePerGbMonth: published(0.1, 'https://aws.amazon.com/ecr/pricing/'),
   },
   idleUsage: {
     auroraStorageGb: estimated(1, 'estimate', 'Users, tasks and audit rows of a small deployment; storage is billed even while the cluster is paused.'),
@@ -287,6 +295,6 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     modelWeightsGb: estimated(17.5, 'Qwen/Qwen3-VL-8B-Instruct safetensors (BF16) on Hugging Face', 'About 8.8 B parameters × 2 bytes.'),
     scheduledFunctionSeconds: estimated(1, 'estimate', 'Duration of one scheduled invocation (the scaler reads the queue and the service, then returns).'),
     idleLogGbPerMonth: estimated(0.2, 'estimate', 'Flow logs of idle endpoint traffic and the scheduled functions\' log lines.'),
-    defaultAzCount: listed(2, 'lib/network.ts (two isolated subnets)'),
+    defaultAzCount: published(2, 'lib/network.ts (two isolated subnets)'),
   },
 };

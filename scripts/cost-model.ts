@@ -241,10 +241,14 @@ function gpuWorkerStorage(resources: Resources, a: CostAssumptions): IdleItem[] 
 function freeAtIdle(resources: Resources): IdleItem[] {
   const zero = (what: string, n: number, unit: string, source: string): IdleItem[] => (n > 0 ? [{ what, quantity: n, unit, unitPrice: 0, monthly: 0, source }] : []);
   const onDemandTables = ofType(resources, 'AWS::DynamoDB::Table').filter(([, r]) => props(r).BillingMode === 'PAY_PER_REQUEST').length;
+  const insightClusters = ofType(resources, 'AWS::ECS::Cluster').filter(([, r]) =>
+    (props(r).ClusterSettings as { Name?: string; Value?: string }[] | undefined)?.some((c) => c.Name === 'containerInsights' && c.Value !== 'disabled'),
+  ).length;
   const apis = ofType(resources, 'AWS::ApiGateway::RestApi').length + ofType(resources, 'AWS::ApiGatewayV2::Api').length;
   return [
     ...zero('DynamoDB tables, on-demand (pay per request)', onDemandTables, 'table', 'https://aws.amazon.com/dynamodb/pricing/on-demand/'),
     ...zero('API Gateway APIs (pay per request)', apis, 'API', 'https://aws.amazon.com/api-gateway/pricing/'),
+    ...zero('ECS Container Insights (metrics only while tasks run)', insightClusters, 'cluster', 'https://aws.amazon.com/cloudwatch/pricing/'),
   ];
 }
 
@@ -372,10 +376,12 @@ export function instanceHourly(price: InstancePrice, capacity: Capacity): number
   return capacity === 'On-Demand' ? price.onDemandPerHour.value : price.onDemandPerHour.value * (1 - price.spotDiscount.value);
 }
 
-/** Costs that run with each working instance besides its own price: its root volume and the database it keeps awake. */
+/** Costs that run with each working instance besides its own price: its root volume, its Container Insights metrics and the database it keeps awake. */
 function workingExtrasPerHour(a: CostAssumptions): number {
-  const volume = (a.usage.gpuRootVolumeGb.value * a.requestPrices.ebsGp3PerGbMonth.value) / a.hoursPerMonth.value;
-  return volume + a.usage.databaseAcuWhileWorking.value * a.idlePrices.auroraAcuHour.value;
+  const perHour = (monthly: number): number => monthly / a.hoursPerMonth.value;
+  const volume = perHour(a.usage.gpuRootVolumeGb.value * a.requestPrices.ebsGp3PerGbMonth.value);
+  const metrics = perHour(a.usage.containerInsightsMetricsWhileWorking.value * a.requestPrices.customMetricPerMonth.value);
+  return volume + metrics + a.usage.databaseAcuWhileWorking.value * a.idlePrices.auroraAcuHour.value;
 }
 
 /** Both capacities of every GPU option, each with its cost per million pages beside Textract. */

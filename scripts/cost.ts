@@ -113,7 +113,7 @@ const cell = (text: string): string => text.replace(/\|/g, '\\|');
 
 export function renderAssumptionsTable(a: CostAssumptions): string {
   const rows = flattenAssumptions(a).map(({ name, figure }) => {
-    const kind = figure.estimate ? 'estimate' : 'list price';
+    const kind = figure.estimate ? 'estimate' : 'published';
     const how = figure.note ? ` — ${figure.note}` : '';
     return `| \`${name}\` | ${figure.value} | ${kind} | ${cell(figure.source)}${cell(how)} | ${figure.checked} |`;
   });

@@ -207,6 +207,28 @@ describe('the idle cost read from a template', () => {
     expect(names).toEqual(['Worker container image in ECR', 'Model weights in S3']);
   });
 
+  it('lists what bills only by use at $0: on-demand tables, APIs and a cluster with Container Insights', () => {
+    // Prepare
+    const cluster = (value: string): CfnResource => ({ Type: 'AWS::ECS::Cluster', Properties: { ClusterSettings: [{ Name: 'containerInsights', Value: value }] } });
+    const t = template({
+      Table: { Type: 'AWS::DynamoDB::Table', Properties: { BillingMode: 'PAY_PER_REQUEST' } },
+      Api: { Type: 'AWS::ApiGateway::RestApi' },
+      Ws: { Type: 'AWS::ApiGatewayV2::Api' },
+      Watched: cluster('enabled'),
+      Quiet: cluster('disabled'),
+    });
+
+    // Act
+    const items = idleItems(t, COST_ASSUMPTIONS);
+
+    // Assess
+    expect(items.map((i) => [i.what, i.quantity, i.monthly])).toEqual([
+      ['DynamoDB tables, on-demand (pay per request)', 1, 0],
+      ['API Gateway APIs (pay per request)', 2, 0],
+      ['ECS Container Insights (metrics only while tasks run)', 1, 0],
+    ]);
+  });
+
   it('names an endpoint service from the CDK join around the region and from a plain string', () => {
     // Prepare
     const joined = { 'Fn::Join': ['', ['com.amazonaws.', region, '.ecr.dkr']] };
