@@ -366,13 +366,15 @@ async function waitUntilReady(config: EntrypointConfig, deps: EntrypointDeps, vl
   const deadline = now() + config.readyTimeoutSeconds * 1000;
   const base = `http://127.0.0.1:${config.port}`;
   let ended: Readiness | undefined;
-  void vllm.exited.then((exit) => (ended ??= { kind: 'exited', exit }));
-  void stopRequested.then(() => (ended ??= { kind: 'stopped' }));
-  let lastProblem = 'no answer yet';
+  // Wakes the wait between probes, so an exit or a stop request is acted on at once.
   let wake: (() => void) | undefined;
-  const nudge = (): void => wake?.();
-  void vllm.exited.then(nudge);
-  void stopRequested.then(nudge);
+  const end = (readiness: Readiness): void => {
+    ended ??= readiness;
+    wake?.();
+  };
+  void vllm.exited.then((exit) => end({ kind: 'exited', exit }));
+  void stopRequested.then(() => end({ kind: 'stopped' }));
+  let lastProblem = 'no answer yet';
 
   while (ended === undefined) {
     const probe = await probeOnce(deps.fetch, base, config.modelId);
