@@ -267,7 +267,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     uploadMegabytesPerPage: estimated(0.3, 'estimate', 'A scanned page as PDF/TIFF; kept for untxt:uploadExpiryDays (7).'),
     resultMegabytesPerPage: estimated(0.08, 'estimate', 'Checkpoint JSON, WebP preview and HTML; kept for untxt:resultExpiryDays (90).'),
     logKilobytesPerPage: estimated(1, 'estimate', 'Structured worker log lines per page.'),
-    gpuRootVolumeGb: estimated(100, 'estimate', 'Room for the vLLM image and the model weights on the instance\'s gp3 root volume.'),
+    gpuRootVolumeGb: estimated(100, 'lib/gpu-capacity.ts rootVolumeGiB for an 8B model', 'The gp3 root volume holds the vLLM image and the model weights; the fleet sizes it from the weights, at least 100 GiB.'),
     databaseAcuWhileWorking: estimated(0.5, 'estimate', 'Claims, leases and page checkpoints are small writes; Aurora Serverless v2 at its 0.5 ACU floor once resumed.'),
     containerInsightsMetricsWhileWorking: estimated(
       30,
