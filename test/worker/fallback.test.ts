@@ -3,12 +3,12 @@ import { systemClock } from '../../src/adapters/clock';
 import { PageFailedError } from '../../src/ocr/engine';
 import { QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
 import type { ResultJson } from '../../src/pipeline/assemble';
-import { intakeObject } from '../../src/pipeline/intake';
 import { TEXT_LAYER_ENGINE } from '../../src/pipeline/text-layer';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
 import { pipelineHarness, type PipelineHarness } from '../pipeline/support/harness';
 import { textPdf } from '../pipeline/support/documents';
 import { OpenAiStubServer } from '../ocr/support/openai-stub-server';
+import { queuedDocument, receiveJob } from './support/jobs';
 import { StubEngine } from './support/stub-engine';
 
 const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 40 } };
@@ -27,17 +27,8 @@ describe('the worker, when the engine fails a page on every attempt', () => {
   const worker = (deps: { fallback?: StubEngine } = { fallback: cpu }) =>
     new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger, ...deps }, FAST);
 
-  async function queued(bytes: Uint8Array, options: { contentType?: string; maxAttempts?: number } = {}) {
-    const { task, key } = await h.createTask(bytes, options);
-    await intakeObject({ key }, h.intakeDeps());
-    return task;
-  }
-
-  async function receiveOne() {
-    const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 1 });
-    if (!message) throw new Error('no job message');
-    return message;
-  }
+  const queued = (bytes: Uint8Array, options: { contentType?: string; maxAttempts?: number } = {}) => queuedDocument(h, bytes, options);
+  const receiveOne = () => receiveJob(h);
 
   function resultJson(prefix: string): ResultJson {
     const key = h.objects.keys(prefix).find((k) => k.endsWith('.json') && !k.includes('/pages/'));

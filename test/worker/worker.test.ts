@@ -7,6 +7,7 @@ import { intakeObject } from '../../src/pipeline/intake';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
 import { pipelineHarness, silentLogger, type PipelineHarness } from '../pipeline/support/harness';
 import { textPdf } from '../pipeline/support/documents';
+import { queuedDocument, receiveJob } from './support/jobs';
 import { StubEngine } from './support/stub-engine';
 
 const FAST: Partial<WorkerOptions> = { leaseSeconds: 1, heartbeatSeconds: 60, pollWaitSeconds: 0, retryDelaySeconds: 0, progressIntervalMs: 0, raster: { dpi: 20 } };
@@ -17,17 +18,9 @@ describe('the worker', () => {
   const worker = (options: Partial<WorkerOptions> = {}) =>
     new Worker({ db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, engine, clock: systemClock, logger: silentLogger }, { ...FAST, ...options });
 
-  async function queuedTask(pages: number, options: { maxAttempts?: number } = {}) {
-    const { task, key } = await h.createTask(await textPdf(Array.from({ length: pages }, (_, i) => [`page ${i + 1}`])), options);
-    await intakeObject({ key }, h.intakeDeps());
-    return task;
-  }
-
-  async function receiveOne() {
-    const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 1 });
-    if (!message) throw new Error('no job message');
-    return message;
-  }
+  const queuedTask = async (pages: number, options: { maxAttempts?: number } = {}) =>
+    queuedDocument(h, await textPdf(Array.from({ length: pages }, (_, i) => [`page ${i + 1}`])), options);
+  const receiveOne = () => receiveJob(h);
 
   beforeEach(async () => {
     h = await pipelineHarness({ maxReceiveCount: 4 });
