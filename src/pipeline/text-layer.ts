@@ -91,7 +91,8 @@ export function textLayerPage(
 }
 
 function placeRun(item: PdfTextItem, style: { ascent?: number; descent?: number; vertical?: boolean }, view: Matrix, page: { width: number; height: number }): Run | null {
-  const text = item.str.replace(/\s+/g, ' ');
+  // Glyphs a font maps to no character come out as private-use code points or U+FFFD: not text.
+  const text = item.str.replace(/\s+/g, ' ').replace(/[\p{Cc}\p{Co}\uFFFD]/gu, '');
   if (text.trim().length === 0) return null;
   const m = multiply(view, item.transform);
   // Text space x (the advance) and y (glyph up) as pixel vectors; their lengths are the font size in pixels.

@@ -2,7 +2,7 @@ import { PDFDocument, StandardFonts, degrees, type PDFFont } from 'pdf-lib';
 import sharp from 'sharp';
 import type { BBox, PageImage } from '../../src/ocr/engine';
 import { openRasterDocument } from '../../src/pipeline/rasterize';
-import { TEXT_LAYER_ENGINE } from '../../src/pipeline/text-layer';
+import { TEXT_LAYER_ENGINE, textLayerPage } from '../../src/pipeline/text-layer';
 
 /** 144 DPI: two image pixels per PDF point. */
 const SCALE = 2;
@@ -165,6 +165,40 @@ describe('the PDF text layer', () => {
     } finally {
       await pdf.close();
       await image.close();
+    }
+  });
+});
+
+describe('the text layer of pdf.js text content', () => {
+  const viewport = { transform: [2, 0, 0, -2, 0, 1684] }; // 144 DPI, y flipped
+  const run = (str: string, x: number, y: number) => ({ str, dir: 'ltr', transform: [20, 0, 0, 20, x, y], width: str.length * 10, height: 20, fontName: 'f1', hasEOL: false });
+
+  it('leaves out glyphs that map to no character, and counts only real letters towards a text layer', () => {
+    // Prepare
+    const content = { items: [run('\uE001\uE002\uE003\uE004 Total', 100, 700), run('\uFFFD\uFFFD\uE005', 100, 600)], styles: { f1: { ascent: 0.9, descent: -0.2 } } };
+    const garbage = { items: [run('\uE001\uE002\uE003\uE004\uE005 1', 100, 700)], styles: {} };
+
+    // Act
+    const page = textLayerPage(content, viewport, { page: 1, width: 1190, height: 1684 });
+    const none = textLayerPage(garbage, viewport, { page: 1, width: 1190, height: 1684 });
+
+    // Assess
+    expect(page!.blocks.map((b) => b.text)).toEqual(['Total']);
+    expect(none).toBeNull();
+  });
+
+  it('drops text outside the visible page and clips boxes at its edges', () => {
+    // Prepare
+    const content = { items: [run('Beyond the crop box', 700, 700), run('Edge words', 580, 700), run('Inside text', 100, 700)], styles: {} };
+
+    // Act
+    const page = textLayerPage(content, viewport, { page: 1, width: 1190, height: 1684 });
+
+    // Assess
+    expect(page!.blocks.map((b) => b.text)).toEqual(['Inside text', 'Edge words']);
+    for (const block of page!.blocks) {
+      expect(block.bbox![0]).toBeGreaterThanOrEqual(0);
+      expect(block.bbox![2]).toBeLessThanOrEqual(1190);
     }
   });
 });
