@@ -86,7 +86,7 @@ export class GpuWorker extends Construct {
     if (props.modelManifestSha256 === '') {
       Annotations.of(this).addWarningV2(
         'untxt:modelWeightsNotStaged',
-        `untxt:modelManifestSha256 is not set: the GPU worker cannot start until the weights of ${props.modelId} are staged into the models bucket and their manifest's SHA-256 is deployed (README, "Staging the model weights"). Everything else works; tasks stay queued.`,
+        `untxt:modelManifestSha256 is not set: the GPU worker cannot start until the weights of ${props.modelId} are staged into the models bucket and their manifest's SHA-256 is deployed (inference-container/README.md, "Staging the weights"). Everything else works; tasks stay queued.`,
       );
     }
     this.capacity = new GpuCapacity(this, 'Capacity', {

@@ -63,6 +63,13 @@ describe('the configuration', () => {
       intakeAgeAlarmMinutes: 15,
       jobsAgeAlarmMinutes: 60,
       alarmEmail: '',
+      modelId: 'Qwen/Qwen3-VL-8B-Instruct',
+      modelManifestSha256: '',
+      gpuInstanceType: 'g6e.xlarge',
+      gpuMaxInstances: 2,
+      gpuCapacity: 'on-demand',
+      scaleToZeroIdleMinutes: 15,
+      maxPagesInFlight: 32,
       dataRemovalPolicy: 'retain',
     });
   });

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { actionsOf, overlyBroadStatements, resourcesOf, roleStatements } from './support/iam';
 import { synthUntxt } from './support/synth';
 import { logicalIdOf, resourceById, type CfnResourceJson } from './support/template';
@@ -305,5 +305,16 @@ describe('the models bucket', () => {
       LoggingConfiguration: { DestinationBucketName: { Ref: idOf(stack.storage.accessLogBucket) }, LogFilePrefix: 'models/' },
     });
     expect(bucket.DeletionPolicy).toBe('Retain');
+  });
+});
+
+describe('a stack whose weights are not staged yet', () => {
+  it('synthesizes with a warning that the worker cannot start until they are', () => {
+    // Act
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('modelManifestSha256 is not set'));
+
+    // Assess
+    expect(warnings).toHaveLength(1);
+    expect(containerOf().Environment).toContainEqual({ Name: 'MODEL_MANIFEST_SHA256', Value: '' });
   });
 });

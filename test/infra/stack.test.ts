@@ -25,12 +25,12 @@ const isServicePrincipal = (st: PolicyStatementJson, service: string): boolean =
   JSON.stringify(st.Principal?.Service) === JSON.stringify(service);
 
 describe('the KMS keys', () => {
-  it('are five customer-managed keys, all with rotation on', () => {
+  it('are six customer-managed keys (five of Keys, and the models bucket\'s), all with rotation on', () => {
     // Act
     const keys = resourcesOfType('AWS::KMS::Key');
 
     // Assess
-    expect(keys).toHaveLength(5);
+    expect(keys).toHaveLength(6);
     for (const key of keys) expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
@@ -121,7 +121,7 @@ describe('the network', () => {
     const documents = arnOf(stack.storage.bucket);
     const table = arnOf(stack.connections.table);
 
-    it('lets S3 reach only the documents bucket and the regional ECR image-layer bucket', () => {
+    it('lets S3 reach only the documents bucket, the models bucket (read) and the regional ECR image-layer bucket', () => {
       // Act
       const statements = policyOf(stack.network.s3Endpoint);
 
@@ -140,6 +140,12 @@ describe('the network', () => {
           Principal: { AWS: '*' },
           Action: expect.arrayContaining(['s3:GetObject', 's3:PutObject', 's3:DeleteObjectVersion', 's3:ListBucketVersions']),
           Resource: [documents, { 'Fn::Join': ['', [documents, '/*']] }],
+        },
+        {
+          Effect: 'Allow',
+          Principal: { AWS: '*' },
+          Action: ['s3:GetObject', 's3:GetObjectAttributes', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions'],
+          Resource: [arnOf(stack.models.bucket), { 'Fn::Join': ['', [arnOf(stack.models.bucket), '/*']] }],
         },
       ]);
       expect(JSON.stringify(statements)).not.toMatch(/"s3:\*"|"s3:Put(Bucket|Lifecycle|Encryption)/);
@@ -605,8 +611,8 @@ describe('the database', () => {
 
     // Assess
     expect(dbSg.Properties.SecurityGroupIngress).toBeUndefined();
-    // The migration trigger, the API provisioning function, the API handlers and the pipeline functions.
-    expect(ingress).toHaveLength(4);
+    // The migration trigger, the API provisioning function, the API handlers, the pipeline functions and the GPU worker tasks.
+    expect(ingress).toHaveLength(5);
     for (const rule of ingress) {
       expect(rule.Properties).toMatchObject({ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432 });
       expect(rule.Properties.SourceSecurityGroupId).toBeDefined();
