@@ -106,6 +106,7 @@ export interface CostAssumptions {
     readonly s3StoragePerGbMonth: Sourced;
     readonly kmsPer10000Requests: Sourced;
     readonly logsIngestionPerGb: Sourced;
+    readonly logsStoragePerGbMonth: Sourced;
     readonly ebsGp3PerGbMonth: Sourced;
     readonly customMetricPerMonth: Sourced;
   };
@@ -251,6 +252,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     s3StoragePerGbMonth: published(0.023, S3),
     kmsPer10000Requests: published(0.03, 'https://aws.amazon.com/kms/pricing/'),
     logsIngestionPerGb: published(0.5, `${CW} (Logs standard ingestion)`),
+    logsStoragePerGbMonth: published(0.03, `${CW} (Logs storage, compressed; untxt:logRetentionDays keeps them 365 days)`),
     customMetricPerMonth: published(0.3, `${CW} (custom metric, first 10,000; prorated by the hours a metric receives data)`),
     ebsGp3PerGbMonth: published(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
   },

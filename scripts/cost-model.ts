@@ -106,12 +106,13 @@ export function endpointServiceName(serviceName: unknown): string {
   return /com\.amazonaws\.(?:[a-z0-9-]+)?\.(.+)$/.exec(joined)?.[1] ?? (joined || 'unknown service');
 }
 
-const item = (what: string, quantity: number, unit: string, price: Sourced, hoursOrOne = 1): IdleItem => ({
+/** A line of `quantity` units at `price`; an hourly price passes the hours in a month as `hoursPerUnit`. */
+const item = (what: string, quantity: number, unit: string, price: Sourced, hoursPerUnit = 1): IdleItem => ({
   what,
   quantity,
   unit,
-  unitPrice: price.value * hoursOrOne,
-  monthly: quantity * price.value * hoursOrOne,
+  unitPrice: price.value * hoursPerUnit,
+  monthly: quantity * price.value * hoursPerUnit,
   source: price.source,
 });
 
@@ -313,7 +314,11 @@ export function perPageItems(a: CostAssumptions): PerPageItem[] {
       per1M: ((MILLION * u.uploadMegabytesPerPage.value * retentionMonths(7) + MILLION * u.resultMegabytesPerPage.value * retentionMonths(90)) / 1000) * r.s3StoragePerGbMonth.value,
       source: r.s3StoragePerGbMonth.source,
     },
-    { what: 'CloudWatch Logs ingestion', per1M: ((MILLION * u.logKilobytesPerPage.value) / MILLION) * r.logsIngestionPerGb.value, source: r.logsIngestionPerGb.source },
+    {
+      what: 'CloudWatch Logs ingestion and a year of storage',
+      per1M: ((MILLION * u.logKilobytesPerPage.value) / MILLION) * (r.logsIngestionPerGb.value + 12 * r.logsStoragePerGbMonth.value),
+      source: r.logsIngestionPerGb.source,
+    },
   ];
 }
 
