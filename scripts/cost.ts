@@ -180,6 +180,12 @@ function blockPattern(name: string): RegExp {
 // ---------------------------------------------------------------------------------------------
 // Command line
 
+const USAGE = `usage: npm run cost -- [--template <file>] [--price <type>=<On-Demand $/h>[/<Spot $/h>]]... [--json | --readme]
+  --template  price this CloudFormation template (e.g. cdk.out/Untxt.template.json) instead of synthesizing the app
+  --price     your hourly price for a GPU instance type, e.g. g6e.xlarge=1.861/0.80 (repeatable)
+  --json      the report and every assumption as JSON
+  --readme    rewrite the README's generated cost blocks (default assumptions and app only)`;
+
 interface Options {
   readonly template?: string;
   readonly prices: ReadonlyMap<string, PriceOverride>;
@@ -203,7 +209,10 @@ function parseArgs(argv: readonly string[]): Options {
     else if (arg === '--price') prices.set(...parsePriceOverride(value()));
     else if (arg === '--json') json = true;
     else if (arg === '--readme') readme = true;
-    else throw new Error(`unknown argument ${arg}; see the header of scripts/cost.ts`);
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
   if (readme && (template !== undefined || prices.size > 0)) throw new Error('--readme documents the default assumptions and the synthesized app; drop --template and --price');
   return { template, prices, json, readme };
