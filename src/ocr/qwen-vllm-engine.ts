@@ -50,7 +50,10 @@ export interface QwenVllmEngineOptions {
    * server's `--mm-processor-kwargs` sets the limit for all requests.
    */
   maxPixels?: number;
-  /** A detector to turn pages upright first; `'none'` sends pages as they are. Default: Tesseract. */
+  /**
+   * A detector to turn pages upright first (the caller closes it); `'none'` sends pages as they
+   * are. Default: Tesseract, started on the first page and closed with the engine.
+   */
   orientation?: OrientationDetector | 'none';
   /** `false` sends every page to the model, blank or not. */
   blankCheck?: BlankCheck | false;
@@ -111,6 +114,8 @@ export class QwenVllmEngine implements OcrEngine {
   private readonly url: string;
   private readonly fetch: typeof fetch;
   private readonly orientation: OrientationDetector | null;
+  /** The default detector is the engine's to close; one passed in belongs to the caller. */
+  private readonly ownsOrientation: boolean;
   private readonly slots: Slots;
   private readonly closing = new AbortController();
 
@@ -121,6 +126,7 @@ export class QwenVllmEngine implements OcrEngine {
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.orientation = options.orientation === 'none' ? null : (options.orientation ?? new TesseractOrientationDetector());
+    this.ownsOrientation = options.orientation === undefined;
     this.slots = new Slots(options.concurrency);
   }
 
@@ -163,7 +169,7 @@ export class QwenVllmEngine implements OcrEngine {
 
   async close(): Promise<void> {
     this.closing.abort(new Error('The engine is closed'));
-    await this.orientation?.close();
+    if (this.ownsOrientation) await this.orientation?.close();
   }
 
   private requestBody(png: Buffer): Record<string, unknown> {
