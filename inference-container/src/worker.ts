@@ -3,6 +3,9 @@
  * queue, claims each task, rasterizes its pages and feeds them through one bounded page pool to
  * the OCR engine, checkpoints every finished page, assembles and stores the result, and
  * completes the task in one statement. The engine is a port: Tesseract locally, Qwen3-VL on a GPU.
+ * A page the engine fails on every attempt is read from the PDF's own text layer, else from a
+ * fallback engine (the CPU one), and marked in the JSON view; with neither, the attempt fails and
+ * the last attempt ends the task as `ocr_failed`.
  *
  * Message rules: a job whose task is terminal or gone is deleted; a task under a live lease hides
  * its message until the lease ends; the message of a non-terminal task is never deleted.
@@ -456,9 +459,8 @@ export class Worker {
 
   private async recognize(image: PageImage, document: RasterDocument, taskId: string, signal: AbortSignal): Promise<OcrPage> {
     try {
-      return await this.deps.engine.recognize(image, { signal });
+      return await readWith(this.deps.engine, image, signal);
     } catch (error) {
-      if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
       if (error instanceof PageFailedError) return this.readFallback(image, document, taskId, error, signal);
       throw error;
     }
@@ -477,14 +479,7 @@ export class Worker {
     } catch (error) {
       logger.warn('Reading the text layer failed', { taskId, page: image.page, error: errorSummary(error) });
     }
-    if (!page && engine) {
-      try {
-        page = await engine.recognize(image, { signal });
-      } catch (error) {
-        if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
-        throw error;
-      }
-    }
+    if (!page && engine) page = await readWith(engine, image, signal);
     if (!page) throw new PageUnreadError(image.page, failure);
     logger.warn('Page read from a fallback after the engine failed it', {
       taskId,
@@ -754,6 +749,16 @@ class ProgressReporter {
     } catch (error) {
       this.deps.logger.warn('Recording progress failed', { taskId: this.task.id, error: errorSummary(error) });
     }
+  }
+}
+
+/** `engine`'s reading of a page; a page no engine can decode fails the task at once. */
+async function readWith(engine: OcrEngine, image: PageImage, signal: AbortSignal): Promise<OcrPage> {
+  try {
+    return await engine.recognize(image, { signal });
+  } catch (error) {
+    if (error instanceof UnreadablePageError) throw new PermanentJobError(taskError('corrupt_document'));
+    throw error;
   }
 }
 
