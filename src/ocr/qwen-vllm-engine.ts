@@ -45,9 +45,10 @@ export interface QwenVllmEngineOptions {
   retryDelayMs?: number;
   /**
    * Sent as `mm_processor_kwargs: {max_pixels}` with each request. vLLM's chat endpoint accepts
-   * `mm_processor_kwargs` per request (passed to the HF processor; vllm/entrypoints/openai/
-   * protocol.py); by default it is left out, since the worker already bounds page pixels and the
-   * server's `--mm-processor-kwargs` sets the limit for all requests.
+   * `mm_processor_kwargs` per request and passes it to the HF processor (vllm/entrypoints/openai/
+   * protocol.py); for the Qwen-VL family vLLM maps `max_pixels` onto the image processor's
+   * `size.longest_edge` (a pixel count). Left out by default: the worker already bounds page pixels
+   * and the server's `--mm-processor-kwargs` sets the limit for all requests.
    */
   maxPixels?: number;
   /**

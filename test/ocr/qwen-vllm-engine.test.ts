@@ -2,6 +2,8 @@ import { PageFailedError, type PageImage } from '../../src/ocr/engine';
 import { QwenVllmEngine, type QwenVllmEngineOptions } from '../../src/ocr/qwen-vllm-engine';
 import type { OrientationDetector } from '../../src/ocr/qwen-orientation';
 import { assembleDocument } from '../../src/pipeline/assemble';
+import { openRasterDocument } from '../../src/pipeline/rasterize';
+import { textPdf } from '../pipeline/support/documents';
 import { OpenAiStubServer, blankPage, textPage, type ScriptedReply } from './support/openai-stub-server';
 
 const MODEL = 'Qwen/Qwen3-VL-8B-Instruct';
@@ -217,6 +219,26 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     // Assess
     expect(result).toMatchObject({ page: 4, blocks: [], confidence: null, rotation: 0 });
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('still sends a page that holds nothing but a page number, and drops a page with only a speck on it', async () => {
+    // Prepare
+    replies({ content: '<html><body><p>1</p></body></html>' });
+    const doc = await openRasterDocument(await textPdf([['1']]), 'application/pdf', { dpi: 72 });
+    const pageNumberOnly = await doc.render(1);
+    await doc.close();
+    const speck = await blankPage();
+    for (const at of [300 * 400 + 200, 300 * 400 + 201]) speck.data.set([0, 0, 0, 255], 4 * at); // two black pixels
+    const e = engine();
+
+    // Act
+    const numbered = await e.recognize(pageNumberOnly);
+    const specked = await e.recognize(speck);
+
+    // Assess
+    expect(server.requests).toHaveLength(1);
+    expect(numbered.blocks).toHaveLength(1);
+    expect(specked.blocks).toEqual([]);
   });
 
   it('retries after an HTTP 5xx and succeeds', async () => {
