@@ -19,6 +19,16 @@ const CHECKED = '2026-11-29';
 
 /** A published figure: an AWS list price, a datasheet or model config value, a project default. */
 const published = (value: number, source: string, note?: string): Sourced => ({ value, source, checked: CHECKED, ...(note ? { note } : {}) });
+/**
+ * A published figure that no stored copy of its page showed when it was checked: the value as
+ * published when last read, to confirm before relying on it.
+ */
+const unconfirmed = (value: number, source: string, note?: string): Sourced => ({
+  value,
+  source,
+  checked: `unconfirmed (${CHECKED})`,
+  note: [note, 'No stored copy of the page searched on the date checked showed this figure; confirm it on the page.'].filter(Boolean).join(' '),
+});
 /** A figure derived by reasoning; `note` says how. */
 const estimated = (value: number, source: string, note: string): Sourced => ({ value, source, checked: CHECKED, estimate: true, note });
 
@@ -158,7 +168,6 @@ export interface CostAssumptions {
 
 const LAMBDA = 'https://aws.amazon.com/lambda/pricing/';
 const TEXTRACT = 'https://aws.amazon.com/textract/pricing/';
-const TEXTRACT_NOTE = 'The stored copies of the pricing page searched on the date checked name these APIs but did not render the price table; confirm on the live page.';
 const S3 = 'https://aws.amazon.com/s3/pricing/ (S3 Standard, us-east-1)';
 const CW = 'https://aws.amazon.com/cloudwatch/pricing/';
 
@@ -175,18 +184,18 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
   },
   gpus: {
     'NVIDIA A10G': {
-      memoryBandwidthGBps: published(600, 'NVIDIA A10 datasheet (the A10G is the same GA102 chip)'),
-      denseBf16Tflops: published(125, 'NVIDIA A10 datasheet (250 with sparsity)'),
+      memoryBandwidthGBps: unconfirmed(600, 'NVIDIA A10 datasheet (the A10G is the same GA102 chip)'),
+      denseBf16Tflops: unconfirmed(125, 'NVIDIA A10 datasheet (250 with sparsity)'),
     },
     'NVIDIA L4': {
-      memoryBandwidthGBps: published(300, 'NVIDIA L4 datasheet'),
-      denseBf16Tflops: published(121, 'NVIDIA L4 datasheet (242 with sparsity)'),
-      denseFp8Tflops: published(242, 'NVIDIA L4 datasheet (485 with sparsity)'),
+      memoryBandwidthGBps: unconfirmed(300, 'NVIDIA L4 datasheet'),
+      denseBf16Tflops: unconfirmed(121, 'NVIDIA L4 datasheet (242 with sparsity)'),
+      denseFp8Tflops: unconfirmed(242, 'NVIDIA L4 datasheet (485 with sparsity)'),
     },
     'NVIDIA L40S': {
-      memoryBandwidthGBps: published(864, 'NVIDIA L40S datasheet'),
-      denseBf16Tflops: published(362, 'NVIDIA L40S datasheet (733 with sparsity)'),
-      denseFp8Tflops: published(733, 'NVIDIA L40S datasheet (1,466 with sparsity)'),
+      memoryBandwidthGBps: unconfirmed(864, 'NVIDIA L40S datasheet'),
+      denseBf16Tflops: unconfirmed(362, 'NVIDIA L40S datasheet (733 with sparsity)'),
+      denseFp8Tflops: unconfirmed(733, 'NVIDIA L40S datasheet (1,466 with sparsity)'),
     },
   },
   model: {
@@ -235,26 +244,26 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     pagesPerDocument: estimated(10, 'estimate', 'Used only to spread per-document requests (API calls, intake, events) over pages.'),
   },
   textract: {
-    detectDocumentTextPer1000: published(1.5, `${TEXTRACT} (DetectDocumentText, first 1 M pages a month, us-east-1)`, `$0.60 per 1,000 beyond 1 M pages a month. ${TEXTRACT_NOTE}`),
-    analyzeTablesPer1000: published(15, `${TEXTRACT} (AnalyzeDocument Tables, first 1 M pages a month)`, `About 10× DetectDocumentText, as third-party pricing guides also put it. ${TEXTRACT_NOTE}`),
-    analyzeFormsPer1000: published(50, `${TEXTRACT} (AnalyzeDocument Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
-    analyzeTablesAndFormsPer1000: published(65, `${TEXTRACT} (AnalyzeDocument Tables + Forms, first 1 M pages a month)`, TEXTRACT_NOTE),
+    detectDocumentTextPer1000: unconfirmed(1.5, `${TEXTRACT} (DetectDocumentText, first 1 M pages a month, us-east-1)`, '$0.60 per 1,000 beyond 1 M pages a month.'),
+    analyzeTablesPer1000: unconfirmed(15, `${TEXTRACT} (AnalyzeDocument Tables, first 1 M pages a month)`, 'About 10× DetectDocumentText, as third-party pricing guides also put it.'),
+    analyzeFormsPer1000: unconfirmed(50, `${TEXTRACT} (AnalyzeDocument Forms, first 1 M pages a month)`),
+    analyzeTablesAndFormsPer1000: unconfirmed(65, `${TEXTRACT} (AnalyzeDocument Tables + Forms, first 1 M pages a month)`),
   },
   requestPrices: {
-    apiGatewayPerMillion: published(3.5, 'https://aws.amazon.com/api-gateway/pricing/ (REST API, first 333 M requests)'),
-    wafPerMillionRequests: published(0.6, 'https://aws.amazon.com/waf/pricing/'),
-    lambdaPerMillionRequests: published(0.2, LAMBDA),
-    lambdaArmPerGbSecond: published(0.0000133334, `${LAMBDA} (Arm, first 7.5 B GB-seconds)`),
-    sqsPerMillion: published(0.4, 'https://aws.amazon.com/sqs/pricing/ (standard queue, per 64 KB request)'),
-    eventBridgePerMillionEvents: published(1, 'https://aws.amazon.com/eventbridge/pricing/ (custom events)'),
-    s3PutPerThousand: published(0.005, S3),
-    s3GetPerThousand: published(0.0004, S3),
-    s3StoragePerGbMonth: published(0.023, S3),
-    kmsPer10000Requests: published(0.03, 'https://aws.amazon.com/kms/pricing/'),
-    logsIngestionPerGb: published(0.5, `${CW} (Logs standard ingestion)`),
-    logsStoragePerGbMonth: published(0.03, `${CW} (Logs storage, compressed; untxt:logRetentionDays keeps them 365 days)`),
-    customMetricPerMonth: published(0.3, `${CW} (custom metric, first 10,000; prorated by the hours a metric receives data)`),
-    ebsGp3PerGbMonth: published(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
+    apiGatewayPerMillion: unconfirmed(3.5, 'https://aws.amazon.com/api-gateway/pricing/ (REST API, first 333 M requests)'),
+    wafPerMillionRequests: unconfirmed(0.6, 'https://aws.amazon.com/waf/pricing/'),
+    lambdaPerMillionRequests: unconfirmed(0.2, LAMBDA),
+    lambdaArmPerGbSecond: unconfirmed(0.0000133334, `${LAMBDA} (Arm, first 7.5 B GB-seconds)`),
+    sqsPerMillion: unconfirmed(0.4, 'https://aws.amazon.com/sqs/pricing/ (standard queue, per 64 KB request)'),
+    eventBridgePerMillionEvents: unconfirmed(1, 'https://aws.amazon.com/eventbridge/pricing/ (custom events)'),
+    s3PutPerThousand: unconfirmed(0.005, S3),
+    s3GetPerThousand: unconfirmed(0.0004, S3),
+    s3StoragePerGbMonth: unconfirmed(0.023, S3),
+    kmsPer10000Requests: published(0.03, 'https://aws.amazon.com/kms/pricing/ (also quoted in public notes: $1 a key a month, $0.03 per 10,000 requests)'),
+    logsIngestionPerGb: unconfirmed(0.5, `${CW} (Logs standard ingestion)`),
+    logsStoragePerGbMonth: unconfirmed(0.03, `${CW} (Logs storage, compressed; untxt:logRetentionDays keeps them 365 days)`),
+    customMetricPerMonth: unconfirmed(0.3, `${CW} (custom metric, first 10,000; prorated by the hours a metric receives data)`),
+    ebsGp3PerGbMonth: unconfirmed(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
   },
   usage: {
     apiRequestsPerDocument: estimated(6, 'estimate from the API routes', 'Declare upload, a few status reads, fetch the result; each is one API Gateway request, one WAF inspection and one Lambda invocation.'),
@@ -278,18 +287,18 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     ),
   },
   idlePrices: {
-    interfaceEndpointPerAzHour: published(0.01, 'https://aws.amazon.com/privatelink/pricing/ (interface endpoint per AZ-hour)', 'Plus $0.01 per GB processed.'),
-    kmsKeyPerMonth: published(1, 'https://aws.amazon.com/kms/pricing/ (customer managed key)'),
-    secretPerMonth: published(0.4, 'https://aws.amazon.com/secrets-manager/pricing/'),
-    wafWebAclPerMonth: published(5, 'https://aws.amazon.com/waf/pricing/'),
-    wafRulePerMonth: published(1, 'https://aws.amazon.com/waf/pricing/', 'A managed rule group counts as one rule.'),
-    alarmPerMonth: published(0.1, `${CW} (standard-resolution metric alarm)`),
-    compositeAlarmPerMonth: published(0.5, CW),
-    auroraAcuHour: published(0.12, 'https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, us-east-1)'),
-    auroraStoragePerGbMonth: published(0.1, 'https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage)'),
-    natGatewayPerHour: published(0.045, 'https://aws.amazon.com/vpc/pricing/'),
-    publicIpv4PerHour: published(0.005, 'https://aws.amazon.com/vpc/pricing/ (public IPv4 address)'),
-    ecrStoragePerGbMonth: published(0.1, 'https://aws.amazon.com/ecr/pricing/'),
+    interfaceEndpointPerAzHour: unconfirmed(0.01, 'https://aws.amazon.com/privatelink/pricing/ (interface endpoint per AZ-hour)', 'Plus $0.01 per GB processed.'),
+    kmsKeyPerMonth: published(1, 'https://aws.amazon.com/kms/pricing/ (customer managed key; also quoted in public notes)'),
+    secretPerMonth: unconfirmed(0.4, 'https://aws.amazon.com/secrets-manager/pricing/'),
+    wafWebAclPerMonth: unconfirmed(5, 'https://aws.amazon.com/waf/pricing/'),
+    wafRulePerMonth: unconfirmed(1, 'https://aws.amazon.com/waf/pricing/', 'A managed rule group counts as one rule.'),
+    alarmPerMonth: unconfirmed(0.1, `${CW} (standard-resolution metric alarm)`),
+    compositeAlarmPerMonth: unconfirmed(0.5, CW),
+    auroraAcuHour: published(0.12, 'https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard, us-east-1; the same in the us-east-1 defaults of AWS\'s agent-toolkit ACU calculator, 2026-03-28)'),
+    auroraStoragePerGbMonth: published(0.1, 'https://aws.amazon.com/rds/aurora/pricing/ (Aurora Standard storage; the same source as the ACU price)'),
+    natGatewayPerHour: unconfirmed(0.045, 'https://aws.amazon.com/vpc/pricing/'),
+    publicIpv4PerHour: unconfirmed(0.005, 'https://aws.amazon.com/vpc/pricing/ (public IPv4 address)'),
+    ecrStoragePerGbMonth: unconfirmed(0.1, 'https://aws.amazon.com/ecr/pricing/'),
   },
   idleUsage: {
     auroraStorageGb: estimated(1, 'estimate', 'Users, tasks and audit rows of a small deployment; storage is billed even while the cluster is paused.'),
