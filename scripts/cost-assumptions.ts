@@ -9,7 +9,7 @@
 export interface Sourced {
   readonly value: number;
   readonly source: string;
-  /** ISO date the figure was last looked up. */
+  /** ISO date a stored copy of the source showed the figure, or `unconfirmed (date)` where none did. */
   readonly checked: string;
   readonly estimate?: boolean;
   readonly note?: string;
