@@ -76,14 +76,16 @@ interface Element {
 
 export function parseQwenHtml(answer: string, page: { width: number; height: number }): ParsedAnswer {
   const [from, to] = markupRange(answer);
-  if (from >= to) return { blocks: [], outcome: answer.trim() === '' ? 'blank' : 'malformed' };
+  if (from >= to) return { blocks: [], outcome: answer.replace(/```[a-zA-Z]*/g, '').trim() === '' ? 'blank' : 'malformed' };
   const root = buildTree(answer, from, to);
   const top = documentBody(root);
   const blocks: ParsedBlock[] = [];
   for (const part of top) collectBlocks(answer, part, page, blocks);
   if (blocks.length > 0) return { blocks, outcome: 'blocks' };
   // Tags, but nothing in them: an empty document is a blank page; broken markup is not.
-  const bare = answer.slice(from, to).replace(/<\/?(html|body|head)\s*>|<!doctype[^>]*>|<meta[^>]*>|\s+/gi, '');
+  const bare = answer
+    .slice(from, to)
+    .replace(/<head[\s>][\s\S]*?<\/head\s*>|<\/?(html|body)\s*>|<!doctype[^>]*>|\s+/gi, '');
   return { blocks: [], outcome: bare === '' ? 'blank' : 'malformed' };
 }
 

@@ -105,7 +105,8 @@ describe('reading a Qwen3-VL HTML answer', () => {
   it.each([
     ['an empty answer', 'blank', ''],
     ['whitespace', 'blank', ' \n '],
-    ['an empty document with a doctype', 'blank', '<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>\n</body></html>'],
+    ['an empty document with a doctype and a head', 'blank', '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Scan</title></head><body>\n</body></html>'],
+    ['an empty fence', 'blank', '```html\n\n```'],
     ['prose without markup', 'malformed', 'The page is empty.'],
     ['a tag cut in the middle', 'malformed', '<html><body><div class="text" data-bbox="1 2'],
     ['markup without any text', 'malformed', '<table><tr><td></td></tr></table>'],
