@@ -137,6 +137,10 @@ export class GpuWorker extends Construct {
       enableECSManagedTags: true,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
     });
+    // The service names the capacity provider, which CloudFormation accepts only once it is
+    // associated with the cluster; that association lives under the cluster construct (CDK adds
+    // it at synthesis), so depending on the cluster construct orders the service after it.
+    this.service.node.addDependency(this.cluster);
     this.acknowledgeFindings(props);
   }
 

@@ -158,6 +158,15 @@ describe('the GPU worker service', () => {
     });
   });
 
+  it('is created after its capacity provider is associated with the cluster', () => {
+    // Act
+    const [associationId] = Object.keys(template.findResources('AWS::ECS::ClusterCapacityProviderAssociations'));
+    const service = resourceById(template, idOf(worker.service));
+
+    // Assess
+    expect(service.DependsOn).toContain(associationId);
+  });
+
   it('is in a cluster with Container Insights', () => {
     // Assess
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
