@@ -78,7 +78,7 @@ export function parseQwenHtml(answer: string, page: { width: number; height: num
   const [from, to] = markupRange(answer);
   if (from >= to) return { blocks: [], outcome: answer.replace(/```[a-zA-Z]*/g, '').trim() === '' ? 'blank' : 'malformed' };
   const root = buildTree(answer, from, to);
-  const top = documentBody(root);
+  const top = documentBody(answer, root);
   const blocks: ParsedBlock[] = [];
   for (const part of top) collectBlocks(answer, part, page, blocks);
   if (blocks.length > 0) return { blocks, outcome: 'blocks' };
@@ -116,6 +116,7 @@ function trimToTags(text: string, from: number, to: number): [number, number] {
   return [from + first, from + Math.max(first, end)];
 }
 
+const ALNUM = /[\p{L}\p{N}]/u;
 const TOKEN = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^>]*>|<\?[^>]*>|<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g;
 const ATTR = /([^\s"'<>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
 
@@ -127,7 +128,7 @@ function buildTree(answer: string, from: number, to: number): Element {
   TOKEN.lastIndex = from;
   let textFrom = from;
   const noteText = (until: number): void => {
-    if (until > textFrom && /[\p{L}\p{N}]/u.test(answer.slice(textFrom, until).replace(/<[^>]*$/, ''))) stack[stack.length - 1]!.ownText = true;
+    if (until > textFrom && ALNUM.test(answer.slice(textFrom, until).replace(/<[^>]*$/, ''))) stack[stack.length - 1]!.ownText = true;
   };
   for (let m = TOKEN.exec(source); m; m = TOKEN.exec(source)) {
     noteText(m.index);
@@ -182,22 +183,32 @@ function parseAttrs(raw: string): Map<string, string> {
 }
 
 /** The elements (and bare text) that make up the page: the children of `<body>`, else of `<html>`, else of the root. */
-function documentBody(root: Element): Element[] {
+function documentBody(answer: string, root: Element): Element[] {
   const html = root.children.find((e) => e.name === 'html');
   const scope = html ?? root;
   const body = scope.children.find((e) => e.name === 'body');
   const parts = (body ?? scope).children.filter((e) => !NOT_CONTENT.has(e.name) && e.name !== 'html' && e.name !== 'body');
-  // Text directly in the body (no element around it) is a block of its own.
-  const container = body ?? html;
-  if (container?.ownText) parts.unshift(container);
-  return parts;
+  // Each run of text directly in the body (no element around it) is a block of its own.
+  const container = body ?? scope;
+  if (container.ownText) parts.push(...textRuns(answer, container));
+  return parts.sort((a, b) => a.start - b.start);
+}
+
+/** The runs of text lying directly in `container`, between its elements, as text-only elements. */
+function textRuns(answer: string, container: Element): Element[] {
+  const runs: Element[] = [];
+  let at = container.contentStart;
+  for (const [start, end] of [...container.children.map((c) => [c.start, c.end] as const), [container.contentEnd, container.contentEnd] as const]) {
+    if (start > at && ALNUM.test(answer.slice(at, start).replace(/<[^>]*>?/g, ''))) runs.push({ name: '#text', attrs: new Map(), start: at, contentStart: at, contentEnd: start, end: start, children: [], ownText: true });
+    at = Math.max(at, end);
+  }
+  return runs;
 }
 
 function collectBlocks(answer: string, element: Element, page: { width: number; height: number }, out: ParsedBlock[]): void {
   const bbox = boxOf(element.attrs, page);
-  const isContainer = element.name === 'body' || element.name === 'html';
   // A box-less wrapper around boxed blocks (`<div><div data-bbox>…`) stands for its children.
-  if (!isContainer && !bbox && !element.ownText && element.children.some(hasBoxDeep)) {
+  if (!bbox && !element.ownText && element.children.some(hasBoxDeep)) {
     for (const child of element.children) if (!NOT_CONTENT.has(child.name)) collectBlocks(answer, child, page, out);
     return;
   }
@@ -205,25 +216,11 @@ function collectBlocks(answer: string, element: Element, page: { width: number; 
   // Markup without a letter or digit in it (`<table><tr><td>` and nothing more) is no block;
   // an image block is one without text.
   if (!hasTextDeep(element) && kind !== 'image') return;
-  const raw = isContainer
-    ? bareText(answer, element)
-    : KEEP_OUTER.has(element.name)
-      ? answer.slice(element.start, element.end)
-      : answer.slice(element.contentStart, element.contentEnd);
-  const span: [number, number] = isContainer ? [element.contentStart, element.contentEnd] : [element.start, element.end];
+  const raw = KEEP_OUTER.has(element.name) ? answer.slice(element.start, element.end) : answer.slice(element.contentStart, element.contentEnd);
   // A tag cut off at the end of the answer is no markup.
-  out.push({ kind, html: stripBoxes(raw.replace(/<[^>]*$/, '')).trim(), bbox, span });
-}
-
-/** Only the text lying directly in a container (its elements become blocks of their own). */
-function bareText(answer: string, container: Element): string {
-  let text = '';
-  let at = container.contentStart;
-  for (const child of container.children) {
-    text += answer.slice(at, child.start);
-    at = child.end;
-  }
-  return text + answer.slice(at, container.contentEnd);
+  const html = stripBoxes(raw.replace(/<[^>]*$/, '')).trim();
+  if (html === '' && kind !== 'image') return;
+  out.push({ kind, html, bbox, span: [element.start, element.end] });
 }
 
 const hasTextDeep = (e: Element): boolean => e.ownText || e.children.some(hasTextDeep);
@@ -232,7 +229,7 @@ const hasBoxDeep = (e: Element): boolean => e.attrs.has('data-bbox') || e.attrs.
 function kindOf(element: Element): BlockKind {
   const classes = (element.attrs.get('class') ?? '').toLowerCase().split(/\s+/).filter(Boolean);
   for (const cls of classes) for (const [pattern, kind] of KIND_BY_CLASS) if (pattern.test(cls)) return kind;
-  return KIND_BY_TAG[element.name] ?? (element.name === 'body' || element.ownText || element.children.length > 0 ? 'text' : 'other');
+  return KIND_BY_TAG[element.name] ?? (element.ownText || element.children.length > 0 ? 'text' : 'other');
 }
 
 const BOX_ATTRS = /\s(?:data-bbox|data-polygon)\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+)/gi;

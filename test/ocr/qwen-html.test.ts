@@ -76,13 +76,22 @@ describe('reading a Qwen3-VL HTML answer', () => {
 
   it('reads text lying directly in the body as a block of its own', () => {
     // Act
-    const { blocks } = parseQwenHtml('<html><body>Just words<p>and a paragraph</p></body></html>', PAGE);
+    const { blocks } = parseQwenHtml('<html><body>Just words<p>and a paragraph</p> then more words</body></html>', PAGE);
 
     // Assess
     expect(blocks.map((b) => [b.kind, b.html])).toEqual([
       ['text', 'Just words'],
       ['text', 'and a paragraph'],
+      ['text', 'then more words'],
     ]);
+  });
+
+  it('keeps text between blocks of an answer without html or body tags', () => {
+    // Act
+    const { blocks } = parseQwenHtml('<h1>Title</h1>\nLoose words\n<p>A paragraph</p>', PAGE);
+
+    // Assess
+    expect(blocks.map((b) => b.html)).toEqual(['<h1>Title</h1>', 'Loose words', 'A paragraph']);
   });
 
   it('closes elements left open at the end of a cut answer', () => {
