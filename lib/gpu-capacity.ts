@@ -12,6 +12,12 @@ import type { Network } from './network';
 /** Where the instance keeps verified weights between task restarts (mounted into the task as MODEL_DIR). */
 export const HOST_MODEL_DIR = '/opt/untxt/models';
 
+/**
+ * The image runs as this user (inference-container/Dockerfile, `USER 10001:10001`); the host
+ * folder mounted over /models must be writable by it, or the weights cannot be fetched.
+ */
+export const WORKER_UID = 10001;
+
 /** The worker's stop timeout (DESIGN: release within 90 s, exit 0); the agent's default is 30 s. */
 export const CONTAINER_STOP_TIMEOUT = Duration.seconds(120);
 
@@ -184,7 +190,12 @@ export function ecsAgentSettings(capacity: CapacityOption): string[] {
     'ECS_IMAGE_PULL_BEHAVIOR=prefer-cached',
     ...(capacity === 'spot' ? ['ECS_ENABLE_SPOT_INSTANCE_DRAINING=true'] : []),
   ];
-  return [...settings.map((s) => `echo ${s} >> /etc/ecs/ecs.config`), `mkdir -p ${HOST_MODEL_DIR}`];
+  return [
+    ...settings.map((s) => `echo ${s} >> /etc/ecs/ecs.config`),
+    `mkdir -p ${HOST_MODEL_DIR}`,
+    `chown ${WORKER_UID}:${WORKER_UID} ${HOST_MODEL_DIR}`,
+    `chmod 700 ${HOST_MODEL_DIR}`,
+  ];
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { ConfigError, parseConfig } from '../../lib/config';
 import { ecsAgentSettings, rootVolumeGiB } from '../../lib/gpu-capacity';
 import { modelFit } from '../../lib/gpu-sizing';
@@ -92,5 +94,18 @@ describe('the ECS agent settings', () => {
     expect(spot).toContain('ECS_ENABLE_SPOT_INSTANCE_DRAINING=true');
     expect(onDemand).not.toContain('ECS_ENABLE_SPOT_INSTANCE_DRAINING');
     expect(onDemand).toContain('ECS_CONTAINER_STOP_TIMEOUT=120s');
+  });
+
+  it('hand the weights folder to the user the image runs as', () => {
+    // Prepare
+    const dockerfile = readFileSync(path.join(__dirname, '..', '..', 'inference-container', 'Dockerfile'), 'utf8');
+    const imageUser = /^USER (\d+):(\d+)$/m.exec(dockerfile);
+
+    // Act
+    const commands = ecsAgentSettings('on-demand');
+
+    // Assess
+    expect(imageUser).not.toBeNull();
+    expect(commands).toContain(`chown ${imageUser![1]}:${imageUser![2]} /opt/untxt/models`);
   });
 });

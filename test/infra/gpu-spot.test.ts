@@ -1,6 +1,6 @@
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { synthUntxt } from './support/synth';
-import { type CfnResourceJson } from './support/template';
+import { logicalIdOf, type CfnResourceJson } from './support/template';
 
 const SHA = 'ab'.repeat(32);
 
@@ -20,6 +20,11 @@ describe('the GPU capacity on Spot', () => {
   it('turns an interruption notice into draining, so the worker gets its SIGTERM path', () => {
     // Assess
     expect(JSON.stringify(launchTemplateData().UserData)).toContain('ECS_ENABLE_SPOT_INSTANCE_DRAINING=true');
+  });
+
+  it('registers the Spot instances with the GPU cluster', () => {
+    // Assess
+    expect(JSON.stringify(launchTemplateData().UserData)).toContain(`echo ECS_CLUSTER=",{"Ref":"${logicalIdOf(stack, stack.gpuWorker.cluster)}"}`);
   });
 
   it('asks for Spot only, price-capacity optimised, over the configured type and larger ones with the same GPU', () => {
