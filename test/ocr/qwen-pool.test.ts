@@ -16,7 +16,7 @@ describe('the worker with the Qwen engine against a model server with a fixed la
   let server: OpenAiStubServer;
   beforeAll(async () => {
     h = await pipelineHarness();
-    server = await OpenAiStubServer.start(() => ({ content: '<html><body><p data-bbox="100 100 900 200">A line of the page</p></body></html>', latencyMs: 150 }));
+    server = await OpenAiStubServer.start(() => ({ content: '<html><body><p data-bbox="100 100 900 200">A line of the page</p></body></html>', latencyMs: 400 }));
   });
   afterAll(async () => {
     await server.close();
