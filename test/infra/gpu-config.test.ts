@@ -15,22 +15,6 @@ function thrownMessage(fn: () => unknown): string {
 }
 
 describe('the GPU settings', () => {
-  it('default to Qwen3-VL-8B on one On-Demand g6e.xlarge at most two, idle for 15 minutes before zero', () => {
-    // Act
-    const config = parseConfig({});
-
-    // Assess
-    expect(config).toMatchObject({
-      modelId: 'Qwen/Qwen3-VL-8B-Instruct',
-      modelManifestSha256: '',
-      gpuInstanceType: 'g6e.xlarge',
-      gpuMaxInstances: 2,
-      gpuCapacity: 'on-demand',
-      scaleToZeroIdleMinutes: 15,
-      maxPagesInFlight: 32,
-    });
-  });
-
   it.each([
     ['an instance type outside the catalogue', { 'untxt:gpuInstanceType': 'p5.48xlarge' }, 'untxt:gpuInstanceType: must be one of'],
     ['a capacity type other than on-demand or spot', { 'untxt:gpuCapacity': 'reserved' }, 'untxt:gpuCapacity: must be one of on-demand, spot'],
