@@ -147,3 +147,35 @@ describe('the scaler configuration from the environment', () => {
     expect(read).toThrow(message);
   });
 });
+
+describe('the scaler handler', () => {
+  const saved = { ...process.env };
+  afterEach(() => {
+    process.env = { ...saved };
+  });
+
+  it('runs one pass against the queue, service and table its environment names', async () => {
+    // Prepare
+    given({ visible: 2, inFlight: 0 }, { desired: 0, running: 0 });
+    Object.assign(process.env, {
+      AWS_REGION: 'eu-west-1',
+      JOBS_QUEUE_URL: TARGET.queueUrl,
+      CLUSTER_NAME: 'gpu',
+      SERVICE_NAME: 'worker',
+      STATE_TABLE: 'state',
+      MAX_TASKS: '2',
+      JOBS_PER_TASK: '8',
+      IDLE_MINUTES: '15',
+    });
+    // The handler reads its environment when loaded, so it is loaded only now (and only here).
+    const { handler } = require('../../lambdas/scaler/handler') as typeof import('../../lambdas/scaler/handler');
+
+    // Act
+    const result = await handler({ source: 'aws.events' });
+
+    // Assess
+    expect(result).toMatchObject({ desired: 1, visible: 2 });
+    expect(ecs).toHaveReceivedCommandWith(UpdateServiceCommand, { cluster: 'gpu', service: 'worker', desiredCount: 1 });
+    expect(dynamodb).toHaveReceivedCommandWith(GetItemCommand, { TableName: 'state' });
+  });
+});
