@@ -50,4 +50,16 @@ describe('the GPU worker Dockerfile', () => {
     expect(final.find((i) => i.startsWith('ENV '))).toMatch(/OCR_ENGINE=qwen-vllm/);
     expect(DOCKERFILE).not.toMatch(/safetensors|huggingface-cli|hf download/);
   });
+
+  it('gives Node the RDS certificate authorities, so the worker can verify Aurora over TLS', () => {
+    // Act
+    const all = instructions();
+    const final = all.slice(all.map((i) => i.startsWith('FROM ')).lastIndexOf(true));
+    const bundle = final.find((i) => i.startsWith('ADD ') && i.includes('truststore.pki.rds.amazonaws.com'));
+    const target = bundle?.split(/\s+/).at(-1);
+
+    // Assess
+    expect(target).toBeDefined();
+    expect(final.find((i) => i.startsWith('ENV '))).toContain(`NODE_EXTRA_CA_CERTS=${target}`);
+  });
 });
