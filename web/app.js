@@ -477,7 +477,9 @@ function pageFigure(page) {
     svg.append(rect);
   }
   const caption = document.createElement('figcaption');
-  caption.textContent = `Page ${page.page} · ${page.engine}${page.confidence === null ? '' : ` · ${Math.round(page.confidence * 100)}%`}`;
+  // A page another source read after the model gave up says so, with the model's reason.
+  const fallback = page.fallback ? ` (fallback: ${page.fallback.reason})` : '';
+  caption.textContent = `Page ${page.page} · ${page.engine}${fallback}${page.confidence === null ? '' : ` · ${Math.round(page.confidence * 100)}%`}`;
   const sheet = document.createElement('div');
   sheet.className = 'sheet';
   sheet.append(image, svg);
