@@ -280,6 +280,9 @@ export class Worker {
         await delay(2000, this.pollAbort.signal);
         continue;
       }
+      // A queue that answers an empty short poll at once (waitSeconds 0, an in-process queue)
+      // would otherwise turn this loop into a busy spin that starves the jobs it runs.
+      if (messages.length === 0 && pollWaitSeconds === 0) await delay(50, this.pollAbort.signal);
       for (const message of messages) {
         if (this.pollAbort.signal.aborted) {
           await this.makeVisible(message);
