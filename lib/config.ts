@@ -85,8 +85,9 @@ const logRetention = (): z.ZodType<number> =>
 export const REMOVAL_POLICIES = ['retain', 'snapshot', 'destroy'] as const;
 export type DataRemovalPolicy = (typeof REMOVAL_POLICIES)[number];
 
-export const GPU_CAPACITY_TYPES = ['on-demand', 'spot'] as const;
-export type GpuCapacity = (typeof GPU_CAPACITY_TYPES)[number];
+/** How GPU instances are bought (the `gpuCapacity` setting); the construct of that name is lib/gpu-capacity.ts. */
+export const GPU_PURCHASE_OPTIONS = ['on-demand', 'spot'] as const;
+export type GpuPurchaseOption = (typeof GPU_PURCHASE_OPTIONS)[number];
 
 const GPU_INSTANCE_TYPE_NAMES = GPU_INSTANCE_TYPES.map((t) => t.instanceType) as [GpuInstanceTypeName, ...GpuInstanceTypeName[]];
 
@@ -184,8 +185,8 @@ export const SETTINGS = {
   ),
   gpuMaxInstances: setting(integer(1, 100), 2, 'Most GPU instances (and worker tasks) at once; the fleet scales to zero when idle.'),
   gpuCapacity: setting(
-    z.enum(GPU_CAPACITY_TYPES, { error: `must be one of ${GPU_CAPACITY_TYPES.join(', ')}` }),
-    'on-demand' as GpuCapacity,
+    z.enum(GPU_PURCHASE_OPTIONS, { error: `must be one of ${GPU_PURCHASE_OPTIONS.join(', ')}` }),
+    'on-demand' as GpuPurchaseOption,
     'GPU instances On-Demand or Spot (an interruption drains the task; page checkpoints keep the work done).',
   ),
   scaleToZeroIdleMinutes: setting(integer(1, 1440), 15, 'Minutes the jobs queue must stay empty (visible and in flight) before the GPU fleet scales to zero.'),

@@ -5,7 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import type { GpuCapacity as CapacityOption } from './config';
+import type { GpuPurchaseOption } from './config';
 import { GPU_INSTANCE_TYPES, type GpuInstanceType } from './gpu-instances';
 import type { Network } from './network';
 
@@ -25,7 +25,7 @@ export interface GpuCapacityProps {
   readonly network: Network;
   readonly instance: GpuInstanceType;
   readonly maxInstances: number;
-  readonly capacity: CapacityOption;
+  readonly capacity: GpuPurchaseOption;
   /** The root volume (container layers, weights, page temp files) is encrypted with this key. */
   readonly volumeKey: kms.IKey;
   /** GiB of weights on disk, to size the root volume. */
@@ -182,7 +182,7 @@ export class GpuCapacity extends Construct {
  * timeout, no instance metadata for awsvpc tasks (they use the task role), a cached image on
  * restart, and Spot draining when on Spot.
  */
-export function ecsAgentSettings(capacity: CapacityOption): string[] {
+export function ecsAgentSettings(capacity: GpuPurchaseOption): string[] {
   const settings = [
     'ECS_ENABLE_GPU_SUPPORT=true',
     `ECS_CONTAINER_STOP_TIMEOUT=${CONTAINER_STOP_TIMEOUT.toSeconds()}s`,

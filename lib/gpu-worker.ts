@@ -9,7 +9,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { GpuCapacity as GpuCapacityType } from './config';
+import type { GpuPurchaseOption } from './config';
 import type { Database } from './database';
 import { DocumentAccess, type DocumentBucket } from './document-access';
 import { CONTAINER_STOP_TIMEOUT, GpuCapacity, HOST_MODEL_DIR } from './gpu-capacity';
@@ -51,7 +51,7 @@ export interface GpuWorkerProps {
   readonly modelManifestSha256: string;
   readonly instance: GpuInstanceType;
   readonly maxInstances: number;
-  readonly capacity: GpuCapacityType;
+  readonly capacity: GpuPurchaseOption;
   readonly maxPagesInFlight: number;
   readonly maxPages: number;
   /** Encrypts the instances' root volumes. */
