@@ -21,12 +21,26 @@ export const WORKER_UID = 10001;
 /** The worker's stop timeout (DESIGN: release within 90 s, exit 0); the agent's default is 30 s. */
 export const CONTAINER_STOP_TIMEOUT = Duration.seconds(120);
 
+/**
+ * The root volume's provisioned gp3 throughput (MiB/s) and IOPS, beyond the free 125 MiB/s and
+ * 3,000 IOPS. Every scale-from-zero goes through this volume: the image pull (~25 GB unpacked),
+ * the weights download and their re-hash, and vLLM loading the weights; at the baseline the
+ * volume alone holds a cold start for minutes. The extra throughput and IOPS are billed per
+ * month prorated to the hours the volume exists, and the volume exists only while its instance
+ * does (deleted on termination), so a fleet scaled to zero pays nothing for them: about
+ * $0.10 an instance-hour (875 MiB/s × $0.04 + 7,000 IOPS × $0.005 a month), against minutes
+ * of a GPU instance's price saved per cold start. The smaller types' own EBS bandwidth may cap
+ * the transfer below this; the volume is then no longer what limits it.
+ */
+export const ROOT_VOLUME_THROUGHPUT_MIBPS = 1000;
+export const ROOT_VOLUME_IOPS = 10_000;
+
 export interface GpuCapacityProps {
   readonly network: Network;
   readonly instance: GpuInstanceType;
   readonly maxInstances: number;
   readonly capacity: GpuPurchaseOption;
-  /** The root volume (container layers, weights, page temp files) is encrypted with this key. */
+  /** The root volume (container layers, weights, page temp files) is encrypted with this key; EC2 Auto Scaling must be let use it (lib/keys.ts). */
   readonly volumeKey: kms.IKey;
   /** GiB of weights on disk, to size the root volume. */
   readonly weightsGiB: number;
@@ -118,6 +132,8 @@ export class GpuCapacity extends Construct {
           deviceName: '/dev/xvda',
           volume: ec2.BlockDeviceVolume.ebs(rootVolumeGiB(props.weightsGiB), {
             volumeType: ec2.EbsDeviceVolumeType.GP3,
+            throughput: ROOT_VOLUME_THROUGHPUT_MIBPS,
+            iops: ROOT_VOLUME_IOPS,
             encrypted: true,
             kmsKey: props.volumeKey,
             deleteOnTermination: true,
@@ -125,7 +141,6 @@ export class GpuCapacity extends Construct {
         },
       ],
     });
-    allowAutoScalingToUseVolumeKey(props.volumeKey);
     return template;
   }
 
@@ -224,37 +239,4 @@ function spotPolicy(launchTemplate: ec2.LaunchTemplate, instance: GpuInstanceTyp
     },
     launchTemplateOverrides: siblings.map((t) => ({ instanceType: new ec2.InstanceType(t.instanceType) })),
   };
-}
-
-/**
- * EC2 Auto Scaling launches instances with an encrypted root volume only if its service-linked
- * role may use the key (AWS documents this key policy). The role is named by a condition rather
- * than as the principal: a key policy naming a role that does not exist yet (an account that has
- * never used Auto Scaling) is refused.
- */
-function allowAutoScalingToUseVolumeKey(key: kms.IKey): void {
-  const stack = Stack.of(key);
-  const serviceLinkedRole = `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
-  const fromTheRole = {
-    ArnEquals: { 'aws:PrincipalArn': serviceLinkedRole },
-    StringEquals: { 'kms:CallerAccount': stack.account, 'kms:ViaService': `ec2.${stack.region}.amazonaws.com` },
-  };
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'AutoScalingEncryptedGpuVolumes',
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
-      resources: ['*'],
-      conditions: fromTheRole,
-    }),
-  );
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'AutoScalingEncryptedGpuVolumeGrants',
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { ...fromTheRole, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
-    }),
-  );
 }

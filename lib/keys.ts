@@ -10,7 +10,7 @@ export interface KeysProps {
 }
 
 /**
- * The customer-managed keys. Five keys, each with automatic yearly rotation:
+ * The customer-managed keys. Six keys, each with automatic yearly rotation:
  * - `data`: documents bucket, Aurora storage and master secret (PHI lives under it).
  * - `realtime`: the WebSocket tables (tickets, connections, notified statuses). Separate because
  *   the WebSocket functions run outside the VPC: none of them may ever hold a grant on `data`.
@@ -20,6 +20,9 @@ export interface KeysProps {
  *   key never lets it decrypt documents.
  * - `events`: the EventBridge bus and its archive. Separate for the same reason: EventBridge is let
  *   in (for this bus only), and must never be able to decrypt documents.
+ * - `gpuVolumes`: the GPU instances' root volumes (image layers, weights, page temp files).
+ *   Separate because EC2 Auto Scaling's service-linked role must be let in to launch instances
+ *   with them, and that role must never be able to decrypt documents.
  */
 export class Keys extends Construct {
   readonly data: kms.IKey;
@@ -27,6 +30,7 @@ export class Keys extends Construct {
   readonly queues: kms.IKey;
   readonly logs: kms.IKey;
   readonly events: kms.IKey;
+  readonly gpuVolumes: kms.IKey;
 
   constructor(scope: Construct, id: string, props: KeysProps) {
     super(scope, id);
@@ -38,11 +42,16 @@ export class Keys extends Construct {
     this.logs = logsKey;
     // EventBridge's key-policy statements are added by the bus and archive that use the key.
     this.events = this.newKey('Events', 'untxt EventBridge bus and archive', props.removalPolicy);
+    // An alias, so the EC2 console and CloudTrail name the key of a volume that failed to launch.
+    const gpuVolumesKey = this.newKey('GpuVolumes', 'untxt GPU instance root volumes', props.removalPolicy, `alias/${Stack.of(this).stackName}/gpu-volumes`);
+    allowAutoScalingServiceLinkedRole(gpuVolumesKey);
+    this.gpuVolumes = gpuVolumesKey;
   }
 
-  private newKey(id: string, description: string, removalPolicy: RemovalPolicy): kms.Key {
+  private newKey(id: string, description: string, removalPolicy: RemovalPolicy, alias?: string): kms.Key {
     return new kms.Key(this, id, {
       description,
+      ...(alias === undefined ? {} : { alias }),
       enableKeyRotation: true,
       // The longest window: a scheduled deletion of a key that still protects data can be cancelled.
       pendingWindow: Duration.days(30),
@@ -70,6 +79,44 @@ function allowCloudWatchLogs(key: kms.Key): void {
           }),
         },
       },
+    }),
+  );
+}
+
+/**
+ * EC2 Auto Scaling launches instances with volumes encrypted under a customer-managed key only if
+ * its service-linked role may use the key: AWS's documented key policy ("Required AWS KMS key
+ * policy for use with encrypted volumes", EC2 Auto Scaling User Guide), the key operations and
+ * CreateGrant for AWS resources (the grant EC2 uses to attach the volume), no further condition.
+ *
+ * The role is named by `aws:PrincipalArn` under an AnyPrincipal rather than as the Principal: KMS
+ * refuses a key policy whose Principal is a role that does not exist, and the service-linked role
+ * is created only on an account's first use of Auto Scaling, which may be this stack's own group,
+ * created after the key. The condition matches exactly that one role of this account.
+ */
+function allowAutoScalingServiceLinkedRole(key: kms.Key): void {
+  const stack = Stack.of(key);
+  const theServiceLinkedRole = {
+    ArnEquals: {
+      'aws:PrincipalArn': `arn:${stack.partition}:iam::${stack.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
+    },
+  };
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AutoScalingServiceLinkedRoleUse',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+      resources: ['*'],
+      conditions: theServiceLinkedRole,
+    }),
+  );
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AutoScalingServiceLinkedRoleGrants',
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { ...theServiceLinkedRole, Bool: { 'kms:GrantIsForAWSResource': true } },
     }),
   );
 }

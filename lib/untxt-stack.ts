@@ -195,7 +195,7 @@ export class UntxtStack extends Stack {
       capacity: config.gpuCapacity,
       maxPagesInFlight: config.maxPagesInFlight,
       maxPages: config.maxPages,
-      volumeKey: this.keys.data,
+      volumeKey: this.keys.gpuVolumes,
       logKey: this.keys.logs,
       ...logs,
     });

@@ -212,13 +212,22 @@ describe('the GPU capacity', () => {
     expect(JSON.stringify(launchTemplateData().UserData)).toContain('ECS_AWSVPC_BLOCK_IMDS=true');
   });
 
-  it('has an encrypted gp3 root volume with the data key, large enough for the image and the weights', () => {
+  it('has an encrypted gp3 root volume with the GPU volumes key, large enough for the image and the weights', () => {
     // Act
     const [device] = launchTemplateData().BlockDeviceMappings as { Ebs: Record<string, unknown> }[];
 
     // Assess
-    expect(device!.Ebs).toMatchObject({ VolumeType: 'gp3', Encrypted: true, KmsKeyId: { 'Fn::GetAtt': [idOf(stack.keys.data), 'Arn'] } });
+    expect(device!.Ebs).toMatchObject({ VolumeType: 'gp3', Encrypted: true, KmsKeyId: { 'Fn::GetAtt': [idOf(stack.keys.gpuVolumes), 'Arn'] } });
+    expect(device!.Ebs.KmsKeyId).not.toEqual({ 'Fn::GetAtt': [idOf(stack.keys.data), 'Arn'] });
     expect(device!.Ebs.VolumeSize).toBeGreaterThanOrEqual(100);
+  });
+
+  it('provisions the root volume 1,000 MiB/s and 10,000 IOPS, so a cold start is not held at gp3\'s baseline', () => {
+    // Act
+    const [device] = launchTemplateData().BlockDeviceMappings as { Ebs: Record<string, unknown> }[];
+
+    // Assess
+    expect(device!.Ebs).toMatchObject({ Throughput: 1000, Iops: 10_000, DeleteOnTermination: true });
   });
 
   it('configures the ECS agent for GPUs and a 120-second stop timeout, without Spot draining when On-Demand', () => {

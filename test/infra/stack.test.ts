@@ -25,12 +25,12 @@ const isServicePrincipal = (st: PolicyStatementJson, service: string): boolean =
   JSON.stringify(st.Principal?.Service) === JSON.stringify(service);
 
 describe('the KMS keys', () => {
-  it('are six customer-managed keys (five of Keys, and the models bucket\'s), all with rotation on', () => {
+  it('are seven customer-managed keys (six of Keys, and the models bucket\'s), all with rotation on', () => {
     // Act
     const keys = resourcesOfType('AWS::KMS::Key');
 
     // Assess
-    expect(keys).toHaveLength(6);
+    expect(keys).toHaveLength(7);
     for (const key of keys) expect(key.Properties.EnableKeyRotation).toBe(true);
   });
 
@@ -53,6 +53,49 @@ describe('the KMS keys', () => {
           }),
         ]),
       },
+    });
+  });
+  it('let EC2 Auto Scaling\'s service-linked role use the GPU volumes key in the documented form, named by a condition', () => {
+    // Prepare
+    const roleArn = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling']],
+    };
+
+    // Act
+    const statements = keyStatements(stack.keys.gpuVolumes).filter((st) => JSON.stringify(st).includes('AWSServiceRoleForAutoScaling'));
+
+    // Assess
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        // CDK sorts the actions.
+        Action: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey*', 'kms:ReEncrypt*'],
+        Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn } },
+      }),
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { AWS: '*' },
+        Action: 'kms:CreateGrant',
+        Condition: { ArnEquals: { 'aws:PrincipalArn': roleArn }, Bool: { 'kms:GrantIsForAWSResource': true } },
+      }),
+    ]);
+  });
+
+  it('let no one but the account use the documents\' data key: no Auto Scaling statement, no statement for any principal', () => {
+    // Act
+    const statements = keyStatements(stack.keys.data);
+
+    // Assess
+    expect(JSON.stringify(statements)).not.toContain('autoscaling');
+    expect(statements.filter((st) => JSON.stringify(st.Principal) === JSON.stringify({ AWS: '*' }))).toEqual([]);
+  });
+
+  it('give the GPU volumes key an alias', () => {
+    // Assess
+    template.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: Match.stringLikeRegexp('/gpu-volumes$'),
+      TargetKeyId: arnOf(stack.keys.gpuVolumes),
     });
   });
 });
