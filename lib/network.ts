@@ -1,4 +1,4 @@
-import { Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { CfnResource, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -32,6 +32,22 @@ const INTERFACE_ENDPOINTS = {
 } as const satisfies Record<string, ec2.InterfaceVpcEndpointAwsService>;
 
 export type InterfaceEndpointName = keyof typeof INTERFACE_ENDPOINTS;
+
+/**
+ * Resources that give these subnets a route out of the VPC other than the gateway endpoints. The
+ * HTTPS egress to 0.0.0.0/0 of endpoint-using groups (allowGatewayEndpointsFrom) reaches only S3
+ * and DynamoDB because none of these exists; with one, it would reach the internet or another
+ * network, so synthesis refuses them. A NAT or internet gateway added outside the stack (console,
+ * another stack) is beyond what synthesis can see.
+ */
+const ROUTES_OUT = [
+  'AWS::EC2::NatGateway',
+  'AWS::EC2::InternetGateway',
+  'AWS::EC2::EgressOnlyInternetGateway',
+  'AWS::EC2::VPCGatewayAttachment',
+  'AWS::EC2::TransitGatewayAttachment',
+  'AWS::EC2::VPCPeeringConnection',
+];
 
 export const HTTPS = ec2.Port.tcp(443);
 
@@ -90,6 +106,7 @@ export class Network extends Construct {
       validate: () => [
         ...(this.allowedBuckets === 0 ? ['the S3 gateway endpoint allows no bucket of this stack (call allowS3Bucket)'] : []),
         ...(this.allowedTables === 0 ? ['the DynamoDB gateway endpoint allows no table (call allowDynamoDbTable); without a policy it allows every table'] : []),
+        ...this.routesOut(),
       ],
     });
     this.flowLogGroup = this.addFlowLogs(vpc, props);
@@ -120,6 +137,17 @@ export class Network extends Construct {
    */
   private allowGatewayEndpointsFrom(sg: ec2.ISecurityGroup): void {
     sg.addEgressRule(ec2.Peer.anyIpv4(), HTTPS, 'HTTPS to S3 and DynamoDB through the gateway endpoints (no other route out)');
+  }
+
+  /** A message for each resource of the stack that would give the isolated subnets a route out (ROUTES_OUT). */
+  private routesOut(): string[] {
+    return Stack.of(this)
+      .node.findAll()
+      .filter((c): c is CfnResource => CfnResource.isCfnResource(c) && ROUTES_OUT.includes(c.cfnResourceType))
+      .map(
+        (r) =>
+          `${r.node.path} (${r.cfnResourceType}) gives the VPC a route out: the endpoint-using security groups' HTTPS egress to 0.0.0.0/0 is safe only while the gateway endpoints are the only way out`,
+      );
   }
 
   /** Lets code in the VPC use this bucket's objects through the S3 gateway endpoint. */

@@ -1,6 +1,7 @@
 import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Network } from '../../lib/network';
@@ -27,6 +28,36 @@ describe('the network', () => {
 
     // Assess
     expect(synth).toThrow(/DynamoDB gateway endpoint allows no table/);
+  });
+
+  it('synthesizes with its isolated subnets alone: no NAT, internet gateway or other route out', () => {
+    // Prepare
+    const { app, stack, network } = newNetwork();
+    network.allowS3Bucket(new s3.Bucket(stack, 'Bucket'), 'read');
+    network.allowDynamoDbTable(new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }));
+
+    // Act
+    const synth = () => app.synth();
+
+    // Assess
+    expect(synth).not.toThrow();
+  });
+
+  it.each([
+    ['a NAT gateway', (stack: Stack, network: Network) => new ec2.CfnNatGateway(stack, 'Nat', { subnetId: network.vpc.isolatedSubnets[0]!.subnetId, connectivityType: 'private' }), /AWS::EC2::NatGateway\) gives the VPC a route out/],
+    ['an internet gateway', (stack: Stack) => new ec2.CfnInternetGateway(stack, 'Igw'), /AWS::EC2::InternetGateway\) gives the VPC a route out/],
+  ])('refuses to synthesize once the stack holds %s, since its HTTPS egress to anywhere would then leave the VPC', (_, add, message) => {
+    // Prepare
+    const { app, stack, network } = newNetwork();
+    network.allowS3Bucket(new s3.Bucket(stack, 'Bucket'), 'read');
+    network.allowDynamoDbTable(new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }));
+    add(stack, network);
+
+    // Act
+    const synth = () => app.synth();
+
+    // Assess
+    expect(synth).toThrow(message);
   });
 
   it('grants a read-only bucket no write action through the S3 endpoint', () => {
