@@ -6,13 +6,15 @@
  * Shutdown order matters: ECS (and a Spot interruption, through the agent's draining) sends
  * SIGTERM once and SIGKILL after `stopTimeout`. The worker needs vLLM to finish the pages it
  * has in flight while it drains (≤ 90 s), so the signal goes to the worker first, and vLLM is
- * stopped only once the worker has exited. The entrypoint then exits with the worker's status.
+ * stopped only once the worker has exited; both waits come out of `STOP_BUDGET_MS`. The
+ * entrypoint then exits with the worker's status.
  * If either process dies on its own, the other is stopped and the entrypoint exits non-zero, so
  * ECS replaces the task instead of keeping half of it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
-import type { FetchWeightsResult } from './weights';
+import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/page-limits';
+import { DEFAULT_FETCH_IDLE_TIMEOUT_MS, DEFAULT_FETCH_TIMEOUT_MS, WeightsError, type FetchWeightsResult } from './weights';
 import { parseS3Uri } from './weights-s3';
 
 export type EntrypointLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
@@ -52,12 +54,9 @@ export interface EntrypointDeps {
   now?: () => number;
   /** Time between readiness probes (default 2 s). */
   pollIntervalMs?: number;
-  /** How long vLLM may take to exit after SIGTERM before SIGKILL (default 30 s). */
+  /** How long vLLM may take to exit after SIGTERM before SIGKILL (default `VLLM_STOP_GRACE_MS`). */
   stopGraceMs?: number;
-  /**
-   * How long the worker may take to drain after SIGTERM before SIGKILL (default 100 s: its own
-   * budget is 90 s, and ECS's stop timeout of at least 120 s leaves vLLM the rest).
-   */
+  /** How long the worker may take to drain after SIGTERM before SIGKILL (default `WORKER_STOP_MS`). */
   workerStopMs?: number;
 }
 
@@ -102,13 +101,16 @@ const envSchema = z.object({
     .transform((v) => (v === undefined || v.trim() === '' ? '/models' : v.trim()))
     .refine((v) => v.startsWith('/'), 'must be an absolute path'),
   MODEL_DOWNLOAD_CONCURRENCY: positiveInt(4),
+  MODEL_FETCH_TIMEOUT_SECONDS: positiveInt(DEFAULT_FETCH_TIMEOUT_MS / 1000),
+  MODEL_FETCH_IDLE_SECONDS: positiveInt(DEFAULT_FETCH_IDLE_TIMEOUT_MS / 1000),
   VLLM_READY_TIMEOUT_SECONDS: positiveInt(900),
   VLLM_PORT: positiveInt(8000, 65535),
   VLLM_GPU_MEMORY_UTILIZATION: numberVar(0.9, (n) => n > 0 && n <= 1, 'must be a fraction above 0 and at most 1'),
   VLLM_MAX_MODEL_LEN: positiveInt(16384),
   MAX_PAGES_IN_FLIGHT: positiveInt(32),
   VLLM_MAX_NUM_SEQS: z.string().optional(),
-  VLLM_MAX_PIXELS: positiveInt(2_500_000),
+  // The worker's own raster bound, so vLLM's processor cap and the page images agree by default.
+  VLLM_MAX_PIXELS: positiveInt(DEFAULT_MAX_PAGE_PIXELS),
   VLLM_EXTRA_ARGS: z.string().optional(),
   VLLM_COMMAND: z.string().optional(),
   WORKER_COMMAND: z.string().optional(),
@@ -121,6 +123,10 @@ export interface EntrypointConfig {
   manifestSha256: string;
   modelDir: string;
   downloadConcurrency: number;
+  /** The whole weights fetch must end within this (`MODEL_FETCH_TIMEOUT_SECONDS`). */
+  fetchTimeoutSeconds: number;
+  /** One file's download getting no bytes for this long fails the fetch (`MODEL_FETCH_IDLE_SECONDS`). */
+  fetchIdleSeconds: number;
   readyTimeoutSeconds: number;
   port: number;
   gpuMemoryUtilization: number;
@@ -164,6 +170,8 @@ export function entrypointConfigFromEnv(env: NodeJS.ProcessEnv, defaultWorkerCom
     manifestSha256: e.MODEL_MANIFEST_SHA256,
     modelDir: e.MODEL_DIR,
     downloadConcurrency: e.MODEL_DOWNLOAD_CONCURRENCY,
+    fetchTimeoutSeconds: e.MODEL_FETCH_TIMEOUT_SECONDS,
+    fetchIdleSeconds: e.MODEL_FETCH_IDLE_SECONDS,
     readyTimeoutSeconds: e.VLLM_READY_TIMEOUT_SECONDS,
     port: e.VLLM_PORT,
     gpuMemoryUtilization: e.VLLM_GPU_MEMORY_UTILIZATION,
@@ -223,9 +231,14 @@ export function vllmArgs(config: EntrypointConfig, modelFolder: string): string[
 }
 
 /**
- * Kept from vLLM's environment: cloud credentials it has no use for, and this entrypoint's own
- * settings. Those share vLLM's `VLLM_` prefix, and vLLM reads some such names itself: it takes
+ * Left out of vLLM's environment: the task's credential variables, which vLLM has no use for, so
+ * they do not turn up in its logs, error reports or crash dumps; and this entrypoint's own
+ * settings, which share vLLM's `VLLM_` prefix, and vLLM reads some such names itself: it takes
  * `VLLM_PORT` as the base of its internal ports, which would collide with the API port.
+ *
+ * This is hygiene, not isolation: vLLM runs as the same uid as the entrypoint and the worker, so
+ * it could still read the credential variables from their /proc/<pid>/environ. What limits it is
+ * what limits the whole task: a loopback-only server, no internet route, and the task role.
  */
 const NOT_FOR_VLLM = [
   'AWS_ACCESS_KEY_ID',
@@ -238,6 +251,20 @@ const NOT_FOR_VLLM = [
   ...Object.keys(envSchema.shape).filter((name) => name.startsWith('VLLM_')),
 ];
 
+/**
+ * What a stop may take, worker drain and vLLM's exit together: a few seconds under the container's
+ * stop timeout (120 s: `CONTAINER_STOP_TIMEOUT` in lib/gpu-capacity.ts, also the ECS agent's
+ * `ECS_CONTAINER_STOP_TIMEOUT`), so the entrypoint ends with its own status instead of SIGKILL.
+ */
+export const STOP_BUDGET_MS = 110_000;
+/** vLLM's time to exit after SIGTERM before its process group is killed; it has no work left by then. */
+export const VLLM_STOP_GRACE_MS = 15_000;
+/**
+ * The worker's time to drain after SIGTERM before it is killed: the rest of the budget (95 s). The
+ * worker's own drain ends within 90 s (DESIGN, "The GPU worker"; inference-container/src/lifecycle.ts).
+ */
+export const WORKER_STOP_MS = STOP_BUDGET_MS - VLLM_STOP_GRACE_MS;
+
 type Stop = { signal: 'SIGTERM' | 'SIGINT' };
 
 /**
@@ -247,8 +274,8 @@ type Stop = { signal: 'SIGTERM' | 'SIGINT' };
 export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDeps): Promise<number> {
   const { logger } = deps;
   const now = deps.now ?? Date.now;
-  const graceMs = deps.stopGraceMs ?? 30_000;
-  const workerStopMs = deps.workerStopMs ?? 100_000;
+  const graceMs = deps.stopGraceMs ?? VLLM_STOP_GRACE_MS;
+  const workerStopMs = deps.workerStopMs ?? WORKER_STOP_MS;
 
   // A stop request can come at any moment; every phase races against it.
   let requestStop!: (stop: Stop) => void;
@@ -288,7 +315,17 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
         logger.info('stopped while fetching the model weights');
         return 0;
       }
-      logger.error('model weights could not be fetched', { error: describe(error) });
+      if (error instanceof WeightsError && (error.code === 'stalled' || error.code === 'timeout')) {
+        // Its own line: a stalled or crawling S3 read, not bad weights; ECS starts a new task.
+        logger.error('model weights fetch timed out', {
+          error: describe(error),
+          timeoutSeconds: config.fetchTimeoutSeconds,
+          idleSeconds: config.fetchIdleSeconds,
+          seconds: Math.round((now() - started) / 1000),
+        });
+      } else {
+        logger.error('model weights could not be fetched', { error: describe(error) });
+      }
       return 1;
     }
 
@@ -325,7 +362,8 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
       stopRequested.then((stop) => ({ kind: 'stop' as const, stop })),
     ]);
 
-    if (first.kind === 'stop') {
+    // A worker that ends while a stop is under way ended because of it, whichever settled first.
+    if (first.kind === 'stop' || (first.kind === 'worker-exited' && stopping)) {
       // The signal has already been forwarded to the worker; it drains, then vLLM goes.
       const exit = await waitForExit(running, workerStopMs, () => {
         logger.warn('the worker did not stop in time; killing it', { seconds: Math.round(workerStopMs / 1000) });
@@ -334,7 +372,7 @@ export async function runEntrypoint(config: EntrypointConfig, deps: EntrypointDe
       logger.info('worker stopped', { exitCode: exit.code, signal: exit.signal });
       await stopChild(vllm, graceMs, true);
       logger.info('vLLM stopped');
-      return exitCodeOf(exit);
+      return stoppedWorkerCode(exit);
     }
     if (first.kind === 'vllm-exited') {
       logger.error('vLLM exited; stopping the worker', { exitCode: first.exit.code, signal: first.exit.signal });
@@ -442,6 +480,15 @@ const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIG
 export function exitCodeOf(exit: ChildExit): number {
   if (exit.code !== null) return exit.code;
   return 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 0) : 0);
+}
+
+/**
+ * The status of a worker asked to stop. A worker that the forwarded signal ended by its default
+ * action (it came before the worker installed its handler) held nothing yet: a clean stop, 0.
+ */
+function stoppedWorkerCode(exit: ChildExit): number {
+  if (exit.code === null && (exit.signal === 'SIGTERM' || exit.signal === 'SIGINT')) return 0;
+  return exitCodeOf(exit);
 }
 
 /** A child that ended unasked is a failure even if it said 0. */

@@ -31,6 +31,8 @@ async function main(): Promise<number> {
         modelDir: resolved.modelDir,
         manifestSha256: resolved.manifestSha256,
         concurrency: resolved.downloadConcurrency,
+        idleTimeoutMs: resolved.fetchIdleSeconds * 1000,
+        timeoutMs: resolved.fetchTimeoutSeconds * 1000,
         signal,
       }),
     spawn: spawnChild,

@@ -9,8 +9,9 @@
  * match its line in the manifest.
  *
  * Files land in `<MODEL_DIR>/<manifest sha256>/`, so weights of two pins never mix (vLLM loads
- * every `*.safetensors` in the folder it is given), and a folder left on the instance store by an
- * earlier task with the same pin is reused after its files are verified again.
+ * every `*.safetensors` in the folder it is given), and a folder left on the instance (a host
+ * folder on its EBS root volume) by an earlier task with the same pin is reused after its files
+ * are verified again.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -40,7 +41,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 /** Why weights were refused; `code` is stable for logs and tests. */
 export class WeightsError extends Error {
   constructor(
-    readonly code: 'manifest-pin-mismatch' | 'manifest-invalid' | 'path-escape' | 'size-mismatch' | 'hash-mismatch' | 'aborted',
+    readonly code: 'manifest-pin-mismatch' | 'manifest-invalid' | 'path-escape' | 'size-mismatch' | 'hash-mismatch' | 'stalled' | 'timeout' | 'aborted',
     message: string,
   ) {
     super(message);
@@ -120,6 +121,11 @@ export interface ModelSource {
   open(key: string, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
 }
 
+/** A model file (or its request) that gets no bytes for this long is given up: S3 has stalled. */
+export const DEFAULT_FETCH_IDLE_TIMEOUT_MS = 60_000;
+/** The whole fetch, manifest to last file; ~16 GiB takes minutes, so this only ends a fetch that crawls. */
+export const DEFAULT_FETCH_TIMEOUT_MS = 1_800_000;
+
 export interface FetchWeightsOptions {
   source: ModelSource;
   /** The folder that holds one sub-folder per pinned manifest (`MODEL_DIR`). */
@@ -128,6 +134,10 @@ export interface FetchWeightsOptions {
   /** Files downloaded at once. */
   concurrency: number;
   signal?: AbortSignal;
+  /** No bytes of one file for this long fails the fetch (`stalled`); default `DEFAULT_FETCH_IDLE_TIMEOUT_MS`. */
+  idleTimeoutMs?: number;
+  /** The fetch not done within this fails it (`timeout`); default `DEFAULT_FETCH_TIMEOUT_MS`. */
+  timeoutMs?: number;
 }
 
 export interface FetchWeightsResult {
@@ -137,7 +147,7 @@ export interface FetchWeightsResult {
   downloaded: number;
   reused: number;
   bytesDownloaded: number;
-  /** Folders of other pins removed to free the instance store. */
+  /** Folders of other pins removed to free the instance's disk. */
   removedFolders: number;
 }
 
@@ -145,6 +155,10 @@ export interface FetchWeightsResult {
  * Fetches and verifies every file the pinned manifest lists. Files already in place with the right
  * size and SHA-256 are kept; anything else is streamed to a temporary name beside its target,
  * hashed and sized on the way, and renamed into place only when both match.
+ *
+ * It never waits forever: a stalled S3 stream leaves a read pending with no error, which would
+ * keep the task running (and billed) with no worker. So every wait for bytes is bounded by
+ * `idleTimeoutMs`, and the whole fetch by `timeoutMs`.
  */
 export async function fetchWeights(options: FetchWeightsOptions): Promise<FetchWeightsResult> {
   const pin = options.manifestSha256.toLowerCase();
@@ -153,9 +167,18 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<FetchW
   const outer = options.signal;
   const onOuterAbort = (): void => abort.abort();
   outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const idleMs = options.idleTimeoutMs ?? DEFAULT_FETCH_IDLE_TIMEOUT_MS;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  const open = async (key: string): Promise<AsyncIterable<Uint8Array>> =>
+    idleBounded(await withinIdle(options.source.open(key, abort.signal), idleMs, abort.signal), idleMs, abort.signal);
   try {
     if (outer?.aborted) throw new WeightsError('aborted', 'stopped before the weights were fetched');
-    const manifest = verifyManifest(await readAll(await options.source.open(MANIFEST_NAME, abort.signal), MAX_MANIFEST_BYTES), pin);
+    const manifest = verifyManifest(await readAll(await open(MANIFEST_NAME), MAX_MANIFEST_BYTES), pin);
     await mkdir(options.modelDir, { recursive: true });
     const removedFolders = await removeOtherPins(options.modelDir, pin);
     const folder = join(resolve(options.modelDir), pin);
@@ -165,37 +188,81 @@ export async function fetchWeights(options: FetchWeightsOptions): Promise<FetchW
     let downloaded = 0;
     let bytesDownloaded = 0;
     await runBounded(targets, options.concurrency, abort, async ({ file, target }) => {
-      if (await isInPlace(target, file)) return;
-      await download(options.source, file, target, abort.signal);
+      if (await isInPlace(target, file, abort.signal)) return;
+      await download(open, file, target, abort.signal);
       downloaded += 1;
       bytesDownloaded += file.size;
     });
     return { folder, files: targets.length, downloaded, reused: targets.length - downloaded, bytesDownloaded, removedFolders };
   } catch (error) {
-    // A stop request surfaces as whatever the interrupted stream threw; report it as what it is.
-    if (outer?.aborted && !(error instanceof WeightsError)) throw new WeightsError('aborted', 'stopped before the weights were fetched');
+    // A stop request or the deadline surfaces as whatever the interrupted step threw; report it as what it is.
+    if (outer?.aborted) throw error instanceof WeightsError && error.code !== 'aborted' ? error : new WeightsError('aborted', 'stopped before the weights were fetched');
+    if (timedOut) throw new WeightsError('timeout', `the model weights were not fetched within ${Math.round(timeoutMs / 1000)} s`);
     throw error;
   } finally {
+    clearTimeout(deadline);
     outer?.removeEventListener('abort', onOuterAbort);
   }
 }
 
-/** Whether `target` already holds exactly `file` (instance store reuse). */
-async function isInPlace(target: string, file: ManifestFile): Promise<boolean> {
+/**
+ * Settles as `promise` does, unless `idleMs` pass first (a `stalled` error) or `signal` aborts (an
+ * `aborted` one). A stalled socket never settles a read, so the wait is raced, not trusted to end.
+ */
+async function withinIdle<T>(promise: Promise<T>, idleMs: number, signal: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new WeightsError('stalled', `no bytes of a model file arrived for ${Math.round(idleMs / 1000)} s`)), idleMs);
+        onAbort = () => reject(new WeightsError('aborted', 'the fetch was stopped'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** `body`'s chunks, each awaited within `idleMs`; a body given up on is closed (which ends its socket). */
+async function* idleBounded(body: AsyncIterable<Uint8Array>, idleMs: number, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const iterator = body[Symbol.asyncIterator]();
+  let done = false;
+  try {
+    for (;;) {
+      const next = await withinIdle(iterator.next(), idleMs, signal);
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    // Not awaited: a stalled source may never answer this either.
+    if (!done) void Promise.resolve(iterator.return?.()).catch(() => undefined);
+  }
+}
+
+/** Whether `target` already holds exactly `file` (reuse on the same instance). */
+async function isInPlace(target: string, file: ManifestFile, signal: AbortSignal): Promise<boolean> {
   const info = await stat(target).catch(() => undefined);
   if (!info?.isFile() || info.size !== file.size) return false;
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(target)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(target, { signal })) hash.update(chunk as Buffer);
   return hash.digest('hex') === file.sha256;
 }
 
-async function download(source: ModelSource, file: ManifestFile, target: string, signal: AbortSignal): Promise<void> {
+async function download(open: (key: string) => Promise<AsyncIterable<Uint8Array>>, file: ManifestFile, target: string, signal: AbortSignal): Promise<void> {
   await mkdir(resolve(target, '..'), { recursive: true });
   const partial = `${target}.partial-${randomBytes(6).toString('hex')}`;
   const hash = createHash('sha256');
   let size = 0;
   try {
-    const body = await source.open(file.path, signal);
+    const body = await open(file.path);
     async function* counted(): AsyncGenerator<Uint8Array> {
       for await (const chunk of body) {
         size += chunk.byteLength;

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import type { OcrPage, PageImage } from '../ocr/engine';
 import { loadPdfJs, pdfJsAssetParams, type PdfDocument, type PdfLoadingTask, type PdfPage, type PdfViewport } from './pdfjs';
 import { textLayerPage } from './text-layer';
+import { DEFAULT_MAX_PAGE_PIXELS } from './page-limits';
 
 export interface RasterOptions {
   /** Target resolution for PDF pages. Default 200. */
@@ -34,7 +35,7 @@ export interface RasterDocument {
 }
 
 export const DEFAULT_DPI = 200;
-export const DEFAULT_MAX_PAGE_PIXELS = 2_500_000;
+export { DEFAULT_MAX_PAGE_PIXELS };
 export const DEFAULT_MAX_INPUT_PIXELS = 150_000_000;
 /** Canvas backends refuse sides beyond this. */
 const MAX_SIDE = 16_384;

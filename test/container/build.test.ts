@@ -58,6 +58,14 @@ describe('the container bundles', () => {
     expect(EXTERNAL_MODULES).toEqual(expect.arrayContaining(['@napi-rs/canvas', 'pg-native']));
   });
 
+  it('give an entrypoint that loads none of the worker’s native or OCR packages', () => {
+    // Prepare
+    const entrypoint = readFileSync(result.entrypoint, 'utf8');
+
+    // Assess: it shares constants with the worker (the page pixel bound) without its rasterizer.
+    for (const name of EXTERNAL_MODULES) expect(entrypoint).not.toContain(`require("${name}`);
+  });
+
   it('give an entrypoint that, started without its environment, says what is missing and exits 1', () => {
     // Act
     const run = runBundle(result.entrypoint);

@@ -3,17 +3,22 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CONTAINER_STOP_TIMEOUT } from '../../lib/gpu-capacity';
+import { SHUTDOWN_BUDGET_MS } from '../../inference-container/src/lifecycle';
+import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/rasterize';
 import {
   ConfigError,
   entrypointConfigFromEnv,
   runEntrypoint,
   vllmArgs,
+  VLLM_STOP_GRACE_MS,
+  WORKER_STOP_MS,
   type EntrypointConfig,
   type EntrypointDeps,
   type EntrypointLogger,
 } from '../../inference-container/src/entrypoint-core';
 import { spawnChild } from '../../inference-container/src/entrypoint-process';
-import type { FetchWeightsResult } from '../../inference-container/src/weights';
+import { WeightsError, type FetchWeightsResult } from '../../inference-container/src/weights';
 
 const FAKE_VLLM = join(__dirname, 'support', 'fake-vllm.js');
 const FAKE_WORKER = join(__dirname, 'support', 'fake-worker.js');
@@ -154,6 +159,23 @@ describe('the container entrypoint', () => {
     expect(signalsSeen).toEqual(['worker:SIGTERM', 'vllm:SIGTERM']);
   });
 
+  it('counts a worker that the stop signal ended before it installed its handler as a clean stop', async () => {
+    // Prepare
+    const cfg = await config();
+    const { deps, logs, signals } = harness({ FAKE_WORKER_NO_HANDLER: '1' });
+    const run = runEntrypoint(cfg, deps);
+    await until(() => eventLines().includes('worker:ready'));
+
+    // Act
+    signals.emit('SIGTERM');
+    const code = await run;
+
+    // Assess
+    expect(code).toBe(0);
+    expect(logs).toContainEqual(expect.objectContaining({ message: 'worker stopped', attributes: { exitCode: null, signal: 'SIGTERM' } }));
+    expect(eventLines()).toContain('vllm:SIGTERM');
+  });
+
   it('kills a worker that does not finish draining in time, then stops vLLM', async () => {
     // Prepare
     const cfg = await config();
@@ -216,6 +238,29 @@ describe('the container entrypoint', () => {
     // Assess
     expect(code).toBe(1);
     expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'model weights could not be fetched' }));
+    expect(existsSync(`${events}.vllm-args.json`)).toBe(false);
+  });
+
+  it('starts nothing and exits 1 with its own log line when the weights fetch stalls or runs out of time', async () => {
+    // Prepare
+    const cfg = await config({ fetchTimeoutSeconds: 1800, fetchIdleSeconds: 60 });
+    const { deps, logs } = harness();
+    deps.fetchWeights = async () => {
+      throw new WeightsError('stalled', 'no bytes of a model file arrived for 60 s');
+    };
+
+    // Act
+    const code = await runEntrypoint(cfg, deps);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: 'model weights fetch timed out',
+        attributes: expect.objectContaining({ error: expect.objectContaining({ code: 'stalled' }), timeoutSeconds: 1800, idleSeconds: 60 }),
+      }),
+    );
     expect(existsSync(`${events}.vllm-args.json`)).toBe(false);
   });
 
@@ -288,7 +333,9 @@ describe('the entrypoint configuration', () => {
       gpuMemoryUtilization: 0.9,
       maxModelLen: 16384,
       maxNumSeqs: 24,
-      maxPixels: 2_500_000,
+      maxPixels: DEFAULT_MAX_PAGE_PIXELS,
+      fetchTimeoutSeconds: 1800,
+      fetchIdleSeconds: 60,
       vllmCommand: ['vllm'],
       workerCommand: ['node', '/opt/untxt/worker.js'],
       vllmBaseUrl: 'http://127.0.0.1:8000/v1',
@@ -328,5 +375,18 @@ describe('the entrypoint configuration', () => {
     expect(JSON.parse(args[args.indexOf('--mm-processor-kwargs') + 1]!)).toEqual({ max_pixels: 1_000_000, size: { longest_edge: 1_000_000, shortest_edge: 65_536 } });
     expect(args.slice(-3)).toEqual(['--kv-cache-dtype', 'fp8', '--enforce-eager']);
     expect(args).not.toContain('--enable-log-requests');
+  });
+});
+
+describe('the stop timing', () => {
+  it('fits the worker’s drain and vLLM’s exit inside the container’s stop timeout', () => {
+    // Assess
+    expect(WORKER_STOP_MS + VLLM_STOP_GRACE_MS).toBeLessThan(CONTAINER_STOP_TIMEOUT.toMilliseconds());
+  });
+
+  it('leaves the worker at least the 90 s drain it is promised, more than its own shutdown budget', () => {
+    // Assess
+    expect(WORKER_STOP_MS).toBeGreaterThanOrEqual(90_000);
+    expect(SHUTDOWN_BUDGET_MS).toBeLessThan(WORKER_STOP_MS);
   });
 });

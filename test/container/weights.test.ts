@@ -135,7 +135,7 @@ describe('fetching the model weights', () => {
     },
   );
 
-  it('keeps files already present and verified (instance store reuse), and replaces a damaged one', async () => {
+  it('keeps files already present and verified (reuse on the same instance), and replaces a damaged one', async () => {
     // Prepare
     const { objects, pin } = stagedModel({ 'config.json': CONFIG, 'model.safetensors': SHARD });
     await fetchWeights({ source: memorySource(objects), modelDir, manifestSha256: pin, concurrency: 2 });
@@ -200,6 +200,64 @@ describe('fetching the model weights', () => {
 
     // Assess
     expect(most).toBe(3);
+  });
+
+  it('gives up a file whose stream stops sending bytes, and leaves nothing of it behind', async () => {
+    // Prepare: the shard's first half arrives, then nothing ever again, as from a stalled socket.
+    const { objects, pin } = stagedModel({ 'config.json': CONFIG, 'model.safetensors': SHARD });
+    const source: ModelSource = {
+      async open(key) {
+        const body = objects[key]!;
+        if (key !== 'model.safetensors') return Readable.from([body]);
+        return (async function* () {
+          yield body.subarray(0, body.length / 2);
+          await new Promise<never>(() => undefined);
+        })();
+      },
+    };
+
+    // Act
+    const error = await refusal(fetchWeights({ source, modelDir, manifestSha256: pin, concurrency: 2, idleTimeoutMs: 50 }));
+
+    // Assess
+    expect(error.code).toBe('stalled');
+    expect(readdirSync(join(modelDir, pin)).filter((name) => name.startsWith('model.safetensors'))).toEqual([]);
+  });
+
+  it('gives up a request that never answers', async () => {
+    // Prepare: the manifest's GET never gets its response headers.
+    const { pin } = stagedModel({ 'config.json': CONFIG });
+    const source: ModelSource = { open: () => new Promise<never>(() => undefined) };
+
+    // Act
+    const error = await refusal(fetchWeights({ source, modelDir, manifestSha256: pin, concurrency: 1, idleTimeoutMs: 50 }));
+
+    // Assess
+    expect(error.code).toBe('stalled');
+  });
+
+  it('gives up a fetch that keeps receiving bytes but does not finish within its deadline', async () => {
+    // Prepare: a byte every few milliseconds, never idle long enough to count as stalled.
+    const big = Buffer.alloc(1024 * 1024, 1);
+    const { objects, pin } = stagedModel({ 'model.safetensors': big });
+    const source: ModelSource = {
+      async open(key) {
+        if (key === MANIFEST_NAME) return Readable.from([objects[key]!]);
+        return (async function* () {
+          for (let i = 0; i < big.length; i += 1) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            yield big.subarray(i, i + 1);
+          }
+        })();
+      },
+    };
+
+    // Act
+    const error = await refusal(fetchWeights({ source, modelDir, manifestSha256: pin, concurrency: 1, idleTimeoutMs: 10_000, timeoutMs: 200 }));
+
+    // Assess
+    expect(error.code).toBe('timeout');
+    expect(readdirSync(join(modelDir, pin))).toEqual([]);
   });
 
   it('stops when asked, reporting it as a stop', async () => {

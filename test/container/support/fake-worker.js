@@ -7,7 +7,9 @@ const fs = require('node:fs');
 
 const events = process.env.EVENTS_FILE;
 const record = (line) => fs.appendFileSync(events, `worker:${line}\n`);
-for (const signal of ['SIGTERM', 'SIGINT']) {
+// FAKE_WORKER_NO_HANDLER: a worker signalled before it installed its handlers, which the signal's
+// default action ends.
+for (const signal of process.env.FAKE_WORKER_NO_HANDLER ? [] : ['SIGTERM', 'SIGINT']) {
   process.on(signal, () => {
     record(signal);
     // FAKE_WORKER_HANG: a worker stuck in its drain, which only SIGKILL ends.
