@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, IgnoreMode, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, Duration, IgnoreMode, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -16,6 +16,7 @@ import { CONTAINER_STOP_TIMEOUT, GpuCapacity, HOST_MODEL_DIR } from './gpu-capac
 import type { GpuInstanceType } from './gpu-instances';
 import { modelFit } from './gpu-sizing';
 import type { ModelsBucket } from './models-bucket';
+import type { Monitoring } from './monitoring';
 import type { Network } from './network';
 import { RESULTS_PREFIX, UPLOADS_PREFIX } from './storage';
 
@@ -38,6 +39,24 @@ export const WORKER_MAX_JOBS = 8;
 
 const MIB_PER_GIB = 1024;
 
+/**
+ * The worker's log lines the alarms count, by their `message` (inference-container/src/worker.ts
+ * LOG_PAGE_FALLBACK and LOG_MODEL_SERVER_FAILED; test/infra/gpu-worker.test.ts holds them equal).
+ * Written out rather than imported: the worker module would bring the pipeline into every synthesis.
+ */
+export const WORKER_LOG_MESSAGES = {
+  pageFallback: 'Page read by a fallback',
+  modelServerFailed: 'Model server failed a page',
+} as const;
+
+/**
+ * More pages than this read by a fallback in a window: a model or prompt that fails answers often
+ * (quietly, since tasks complete); a few now and then are pages the model cannot read.
+ */
+const FALLBACK_PAGES_ALARM = { moreThan: 20, window: Duration.minutes(15) };
+/** This many pages failed by the model server in a window: vLLM down, hung or out of memory (tasks retry, then fail). */
+const MODEL_SERVER_FAILURES_ALARM = { atLeast: 5, window: Duration.minutes(5) };
+
 export interface GpuWorkerProps {
   readonly network: Network;
   readonly database: Database;
@@ -46,6 +65,8 @@ export interface GpuWorkerProps {
   readonly queueKey: kms.IKey;
   readonly bus: events.IEventBus;
   readonly models: ModelsBucket;
+  /** Where the fallback and model-server alarms publish. */
+  readonly monitoring: Monitoring;
   readonly modelId: string;
   /** Empty until weights are staged: the stack deploys, the worker refuses to start. */
   readonly modelManifestSha256: string;
@@ -119,6 +140,7 @@ export class GpuWorker extends Construct {
     });
     this.container = this.addContainer(props);
     this.grantTaskRole(props);
+    this.addAlarms(props.monitoring);
 
     this.service = new ecs.Ec2Service(this, 'Service', {
       cluster: this.cluster,
@@ -190,6 +212,38 @@ export class GpuWorker extends Construct {
       MODEL_MANIFEST_SHA256: props.modelManifestSha256,
       MODEL_DIR: CONTAINER_MODEL_DIR,
     };
+  }
+
+  /**
+   * Metric filters on the worker's structured (JSON) log lines, and alarms on them: pages read by
+   * a fallback, and pages the model server failed. The metrics are in a namespace of this stack's
+   * own, so two stacks in one account and region keep theirs apart.
+   */
+  private addAlarms(monitoring: Monitoring): void {
+    const namespace = `untxt/${Stack.of(this).stackName}`;
+    const countOf = (metricName: string, message: string, window: Duration) =>
+      this.logGroup
+        .addMetricFilter(metricName, {
+          filterPattern: logs.FilterPattern.stringValue('$.message', '=', message),
+          metricNamespace: namespace,
+          metricName,
+          metricValue: '1',
+        })
+        .metric({ statistic: 'Sum', period: window });
+    const fallbacks = FALLBACK_PAGES_ALARM;
+    monitoring.alarmOnCount(
+      'GpuPagesReadByFallback',
+      countOf('PagesReadByFallback', WORKER_LOG_MESSAGES.pageFallback, fallbacks.window),
+      fallbacks.moreThan + 1,
+      `More than ${fallbacks.moreThan} pages in ${fallbacks.window.toMinutes()} minutes were read by a fallback (text layer or CPU engine) instead of the model: check the worker's "${WORKER_LOG_MESSAGES.pageFallback}" lines for the reason`,
+    );
+    const failures = MODEL_SERVER_FAILURES_ALARM;
+    monitoring.alarmOnCount(
+      'GpuModelServerFailures',
+      countOf('ModelServerFailures', WORKER_LOG_MESSAGES.modelServerFailed, failures.window),
+      failures.atLeast,
+      `${failures.atLeast} or more pages in ${failures.window.toMinutes()} minutes failed because the model server did not answer (down, hung or out of memory): their tasks are retried, then failed`,
+    );
   }
 
   /**

@@ -64,12 +64,28 @@ export class Monitoring extends Construct {
     });
   }
 
-  private alarm(id: string, props: { metric: cloudwatch.IMetric; threshold: number; alarmDescription: string; evaluationPeriods?: number }): cloudwatch.Alarm {
+  /**
+   * Events counted by a metric (e.g. a log metric filter's, summed over its period) reached
+   * `atLeast` within one period: something degrades while tasks still complete or retry.
+   */
+  alarmOnCount(id: string, metric: cloudwatch.IMetric, atLeast: number, what: string): cloudwatch.Alarm {
+    return this.alarm(id, {
+      metric,
+      threshold: atLeast,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      alarmDescription: what,
+    });
+  }
+
+  private alarm(
+    id: string,
+    props: { metric: cloudwatch.IMetric; threshold: number; alarmDescription: string; evaluationPeriods?: number; comparisonOperator?: cloudwatch.ComparisonOperator },
+  ): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, {
       ...props,
       evaluationPeriods: props.evaluationPeriods ?? 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No data means an empty queue, which is the healthy state.
+      comparisonOperator: props.comparisonOperator ?? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      // No data means an empty queue, or no such event logged: the healthy state.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(this.action);

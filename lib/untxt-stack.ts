@@ -188,6 +188,7 @@ export class UntxtStack extends Stack {
       queueKey: this.keys.queues,
       bus: this.events.bus,
       models: this.models,
+      monitoring: this.monitoring,
       modelId: config.modelId,
       modelManifestSha256: config.modelManifestSha256,
       instance,

@@ -84,6 +84,73 @@ describe('the GPU worker task definition', () => {
   });
 });
 
+describe('the GPU worker alarms', () => {
+  const filterOf = (metricName: string) => {
+    const filters = resourcesOfType('AWS::Logs::MetricFilter').filter(
+      (f) => (f.Properties.MetricTransformations as { MetricName: string }[])[0]!.MetricName === metricName,
+    );
+    expect(filters).toHaveLength(1);
+    return filters[0]!.Properties;
+  };
+  const alarmOn = (metricName: string) => {
+    const alarms = resourcesOfType('AWS::CloudWatch::Alarm').filter((a) => a.Properties.MetricName === metricName);
+    expect(alarms).toHaveLength(1);
+    return alarms[0]!.Properties;
+  };
+  const topic = { Ref: idOf(stack.monitoring.topic) };
+
+  it.each([
+    ['PagesReadByFallback', '{ $.message = "Page read by a fallback" }'],
+    ['ModelServerFailures', '{ $.message = "Model server failed a page" }'],
+  ])('counts %s from the worker\'s JSON log lines by their message', (metricName, pattern) => {
+    // Act
+    const filter = filterOf(metricName);
+
+    // Assess
+    expect(filter).toMatchObject({
+      LogGroupName: { Ref: idOf(worker.logGroup) },
+      FilterPattern: pattern,
+      MetricTransformations: [{ MetricName: metricName, MetricNamespace: 'untxt/Untxt', MetricValue: '1' }],
+    });
+  });
+
+  it('alarms on more than 20 pages read by a fallback in 15 minutes, through the alarm topic', () => {
+    // Act
+    const alarm = alarmOn('PagesReadByFallback');
+
+    // Assess
+    expect(alarm).toMatchObject({
+      Namespace: 'untxt/Untxt',
+      Statistic: 'Sum',
+      Period: 900,
+      EvaluationPeriods: 1,
+      Threshold: 21,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+
+  it('alarms on 5 or more pages failed by the model server in 5 minutes, through the alarm topic', () => {
+    // Act
+    const alarm = alarmOn('ModelServerFailures');
+
+    // Assess
+    expect(alarm).toMatchObject({
+      Namespace: 'untxt/Untxt',
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+});
+
 describe('the GPU worker image asset', () => {
   it('holds only what the image build needs, never node_modules', () => {
     // Act
