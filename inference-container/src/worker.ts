@@ -163,6 +163,7 @@ const FAILURE_REASONS = {
   repetition: 'repetition',
   malformed: 'malformed',
   content_filter: 'content_filter',
+  rejected: 'rejected',
   server_error: 'server_error',
   timeout: 'timeout',
   empty: 'empty',

@@ -62,8 +62,14 @@ export interface OcrPage {
   fallback?: PageFallback;
 }
 
-/** Why a page's primary engine gave up: the stable reason of its last attempt. */
-export type PageFailureReason = 'length' | 'repetition' | 'malformed' | 'content_filter' | 'server_error' | 'timeout' | 'empty';
+/**
+ * Why a page's primary engine gave up: the stable reason of its last attempt. The page's own
+ * answer: `length`, `repetition`, `malformed`, `content_filter`, `empty`, and `rejected` (the
+ * server refused this page's request, e.g. more image tokens than the context holds). The model
+ * server: `server_error` (5xx, another 4xx, a broken connection, a body that is no completion)
+ * and `timeout`.
+ */
+export type PageFailureReason = 'length' | 'repetition' | 'malformed' | 'content_filter' | 'rejected' | 'server_error' | 'timeout' | 'empty';
 
 export interface PageFallback {
   /** Name of the engine that failed the page, e.g. `vllm/Qwen/Qwen3-VL-8B-Instruct`. */

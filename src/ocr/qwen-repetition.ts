@@ -5,8 +5,13 @@
  * The search runs on the answer with each tag collapsed to one marker character, so a loop of
  * blocks that differ only in their `data-bbox` is still found, and markup alone (a run of empty
  * table cells) is not. A loop is a unit of 1..`maxPeriod` characters holding a letter or digit,
- * repeated back to back at least `minRepeats` times over at least `minChars` characters. Real pages
- * repeat too (dot leaders, a column of equal values), but rarely that long without a break.
+ * repeated back to back at least `minRepeats` times over at least `minChars` characters.
+ *
+ * Real pages repeat too, and as long: a checklist of "☐ Yes ☐ No" rows, a sheet of
+ * "Name: ____ Date: ____" lines, a table column of `0.00`. What tells a loop from such a page is
+ * where it ends: a model caught in a loop never leaves it, so its loop runs to the end of the
+ * answer; a form's repeated rows are followed by the rest of the form. `findLoopAtEnd` therefore
+ * looks only for a loop nothing but closing markup follows.
  */
 
 export interface RepetitionOptions {
@@ -26,12 +31,36 @@ export interface Repetition {
 }
 
 const TAG = /<[^<>]*>/g;
+/** A tag the cap cut in half (`…</t`), at the very end. */
+const CUT_TAG = /<[^<>]*$/;
 const MARK = '\u0001';
 const ALNUM = /[\p{L}\p{N}]/u;
 
-/** The longest loop found in `text`, or null. Cost: O(length × maxPeriod). */
+/** The longest loop anywhere in `text`, or null. Cost: O(length × maxPeriod). */
 export function findRepetition(text: string, options: RepetitionOptions = DEFAULT_REPETITION): Repetition | null {
-  const s = text.replace(TAG, MARK);
+  return longestLoop(collapse(text), options, () => true);
+}
+
+/**
+ * The longest loop that runs to the end of `text`, or null: no letter or digit follows it, only
+ * closing tags, whitespace, punctuation or a fence's backticks; a tag the token cap cut in half is
+ * ignored.
+ * The same test serves an answer the cap cut off: a page that needs more tokens than the cap and
+ * holds a form's repeated rows somewhere is not looping, and is better retried with more tokens.
+ */
+export function findLoopAtEnd(text: string, options: RepetitionOptions = DEFAULT_REPETITION): Repetition | null {
+  const s = collapse(text.replace(CUT_TAG, ''));
+  let lastWord = s.length - 1;
+  while (lastWord >= 0 && !ALNUM.test(s[lastWord]!)) lastWord -= 1;
+  return longestLoop(s, options, (end) => end > lastWord);
+}
+
+function collapse(text: string): string {
+  return text.replace(TAG, MARK);
+}
+
+/** The loop covering most characters among those `accept` takes (`end` is where its run stops). */
+function longestLoop(s: string, options: RepetitionOptions, accept: (end: number) => boolean): Repetition | null {
   const n = s.length;
   const codes = new Uint16Array(n);
   for (let i = 0; i < n; i += 1) codes[i] = s.charCodeAt(i);
@@ -50,7 +79,7 @@ export function findRepetition(text: string, options: RepetitionOptions = DEFAUL
       const repeats = Math.floor(cover / period);
       if (repeats >= options.minRepeats && cover >= options.minChars && cover > bestCover) {
         const start = i - run;
-        if (ALNUM.test(s.slice(start, start + period))) {
+        if (ALNUM.test(s.slice(start, start + period)) && accept(i + period)) {
           best = { period, repeats };
           bestCover = cover;
         }

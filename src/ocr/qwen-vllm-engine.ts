@@ -4,13 +4,22 @@
  *
  * One request per page: `POST {baseUrl}/chat/completions`, no system prompt, one user message
  * holding the page as a PNG data URI and then the text `qwenvl html` (Qwen3-VL's document-parsing
- * prompt). Each attempt caps its tokens and asks for log-probabilities (confidence). An attempt
- * fails on: a repetition loop in the text, any `finish_reason` but `stop`, an answer with no
- * usable block, an HTTP 5xx, a timeout or a broken connection. Failed attempts climb the
- * temperature ladder (greedy first, then some sampling, which usually breaks a loop); after the
- * last one the page throws `PageFailedError` and the worker reads it from another source. A 4xx
- * is the server refusing this request (e.g. more image tokens than `--max-model-len`): the same
- * request would be refused again, so it fails the page at once.
+ * prompt). Each attempt caps its tokens and asks for log-probabilities (confidence).
+ *
+ * Two kinds of failure, told apart by `PageFailedError.reason` because the worker treats them
+ * differently (DESIGN "The GPU worker"):
+ * - The page's answer (`repetition`, `length`, `malformed`, `empty`, `content_filter`,
+ *   `rejected`): the model read the page and the reading is unusable, or the server refused this
+ *   page's request (more image tokens than `--max-model-len`, an image it cannot decode). Another
+ *   attempt may help: a loop climbs the temperature ladder (greedy first, then some sampling,
+ *   which usually breaks a loop); a cut-off without a loop is retried at the same temperature with
+ *   `maxTokensCeiling` tokens. When the ladder is spent the worker reads the page from another
+ *   source. A refusal is final at once: the same request would be refused again.
+ * - The model server (`server_error`: a 5xx, any other 4xx, a broken connection, a body that is
+ *   no chat completion; `timeout`): nothing about the page. It is retried once after
+ *   `retryDelayMs` at the same temperature, and not at all while another page has just found the
+ *   server failing, so a dead server fails pages in seconds rather than a full ladder each; the
+ *   worker then gives the task back for a retry instead of reading pages another way.
  *
  * Concurrency: `recognize` never waits for another page; at most `concurrency` requests are in
  * flight (the worker's page pool is the bound across jobs, this one only guards direct use), and
@@ -26,23 +35,31 @@ import { answerConfidence } from './qwen-confidence';
 import { parseQwenHtml } from './qwen-html';
 import { DEFAULT_BLANK_CHECK, looksBlank, modelPng, type BlankCheck } from './qwen-image';
 import { TesseractOrientationDetector, type OrientationDetector, type Rotation } from './qwen-orientation';
-import { DEFAULT_REPETITION, findRepetition, type RepetitionOptions } from './qwen-repetition';
+import { DEFAULT_REPETITION, findLoopAtEnd, type RepetitionOptions } from './qwen-repetition';
 
 export interface QwenVllmEngineOptions {
   /** The server's OpenAI base URL, up to and including `/v1`. */
   baseUrl?: string;
   /** The served model name (vLLM's `--served-model-name`, by default the model id). */
   model: string;
-  /** Cap on generated tokens per attempt; a page that needs more fails with `length`. */
+  /** Cap on generated tokens per attempt; an answer cut off at it is retried with `maxTokensCeiling`. */
   maxTokens?: number;
+  /**
+   * Cap for the retry of a page cut off at `maxTokens` without a loop; a page that needs more fails
+   * with `length`. Generated tokens share `--max-model-len` with the prompt: keep it at most that
+   * length less the image's tokens.
+   */
+  maxTokensCeiling?: number;
   /** Requests kept in flight at most. */
   concurrency?: number;
   /** One attempt per temperature, in order. */
   temperatures?: readonly number[];
   /** Per attempt, until the whole answer has arrived. */
   requestTimeoutMs?: number;
-  /** Pause before the next attempt after a server error or timeout (a model answer retries at once). */
+  /** Pause before the retry after a server error or timeout (a model answer retries at once). */
   retryDelayMs?: number;
+  /** Retries of a server error or timeout per page (none while the server is known to be failing). */
+  serverRetries?: number;
   /**
    * Sent as `mm_processor_kwargs: {max_pixels}` with each request. vLLM's chat endpoint accepts
    * `mm_processor_kwargs` per request and passes it to the HF processor (vllm/entrypoints/openai/
@@ -63,15 +80,27 @@ export interface QwenVllmEngineOptions {
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
-type Resolved = QwenVllmEngineOptions & Required<Pick<QwenVllmEngineOptions, 'baseUrl' | 'maxTokens' | 'concurrency' | 'temperatures' | 'requestTimeoutMs' | 'retryDelayMs'>>;
+type Resolved = QwenVllmEngineOptions &
+  Required<Pick<QwenVllmEngineOptions, 'baseUrl' | 'maxTokens' | 'maxTokensCeiling' | 'concurrency' | 'temperatures' | 'requestTimeoutMs' | 'retryDelayMs' | 'serverRetries'>>;
 
 export const DEFAULT_QWEN_OPTIONS: Omit<Resolved, 'model'> = {
   baseUrl: 'http://127.0.0.1:8000/v1',
-  maxTokens: 4096,
+  // The token budget, from the container's defaults: `--max-model-len` 16384 holds the prompt and
+  // the answer. The prompt is the page image, at most 2,500,000 pixels (VLLM_MAX_PIXELS, the
+  // worker's raster bound), and Qwen3-VL gives one token per 32×32 pixels (16-pixel patches,
+  // merged 2×2): about 2,450 tokens, plus a few dozen for the chat template and `qwenvl html`.
+  // 8192 covers a dense page of tables (a 4096 cap cut those off) and leaves the retry room;
+  // 12288 + ~2,500 stays under 16384 with ~1,500 to spare. A larger cap also lets a loop run
+  // longer before it is cut, which is why the first attempt does not start at the ceiling.
+  maxTokens: 8192,
+  maxTokensCeiling: 12_288,
   concurrency: 32,
   temperatures: [0, 0.2, 0.5],
-  requestTimeoutMs: 300_000,
+  // Long enough for the ceiling's 12,288 tokens at ~25 tokens/s a sequence in a full batch; a
+  // request still running then is taken for a hung server.
+  requestTimeoutMs: 600_000,
   retryDelayMs: 1000,
+  serverRetries: 1,
 };
 
 const PROMPT = 'qwenvl html';
@@ -98,16 +127,34 @@ const completionSchema = z.object({
 });
 type Completion = z.infer<typeof completionSchema>;
 
-/** One failed attempt: the reason, and whether another attempt may help. */
+/**
+ * Whose failure an attempt was, which decides the next attempt: `answer` the page's reading
+ * (another temperature or more tokens may help), `server` the model server (retry once), `final`
+ * a refusal the same request would meet again.
+ */
+type FailureKind = 'answer' | 'server' | 'final';
+
+/** One failed attempt: the reason, and what kind of failure it was. */
 class AttemptFailed extends Error {
   constructor(
     readonly reason: PageFailureReason,
-    readonly retryable: boolean,
+    readonly kind: FailureKind,
     readonly detail: Record<string, unknown> = {},
   ) {
     super(reason);
   }
 }
+
+/**
+ * A 400/413/422 whose message blames this request's size or image (vLLM: "This model's maximum
+ * context length is …", "The prompt (total length …) is too long to fit into the model (context
+ * length …)", "… longer than the maximum model length …", an image it cannot load) is the page's,
+ * not the server's: another page would be accepted.
+ */
+const PAGE_REFUSAL = /context length|max_model_len|maximum model length|too (?:long|large)|image|multi-?modal|pixels/i;
+const PAGE_REFUSAL_STATUSES = new Set([400, 413, 422]);
+/** Of an error body, as much as is read to judge it. */
+const ERROR_BODY_CHARS = 4096;
 
 export class QwenVllmEngine implements OcrEngine {
   readonly name: string;
@@ -119,6 +166,8 @@ export class QwenVllmEngine implements OcrEngine {
   private readonly ownsOrientation: boolean;
   private readonly slots: Slots;
   private readonly closing = new AbortController();
+  /** Set by a server failure, cleared by the next completion: while set, server failures are not retried. */
+  private serverFailing = false;
 
   private constructor(private readonly options: Resolved) {
     if (options.temperatures.length === 0) throw new RangeError('temperatures must hold at least one value');
@@ -147,25 +196,41 @@ export class QwenVllmEngine implements OcrEngine {
     const upright = await modelPng(image, rotation);
     const body = this.requestBody(upright.png);
 
-    const { temperatures } = this.options;
-    let last: AttemptFailed | undefined;
+    const { temperatures, maxTokensCeiling } = this.options;
+    let maxTokens = this.options.maxTokens;
+    let serverRetries = this.options.serverRetries;
+    let step = 0;
     let attempts = 0;
-    for (const [i, temperature] of temperatures.entries()) {
+    let failure: AttemptFailed;
+    for (;;) {
+      const temperature = temperatures[step]!;
       attempts += 1;
       try {
-        const completion = await this.post({ ...body, temperature }, signal);
+        const completion = await this.post({ ...body, temperature, max_tokens: maxTokens }, signal);
         return this.read(completion, image.page, upright, rotation);
       } catch (error) {
         if (!(error instanceof AttemptFailed)) throw error;
-        last = error;
-        this.options.logger?.warn('A page attempt failed', { page: image.page, attempt: i + 1, temperature, reason: error.reason, ...error.detail });
-        if (!error.retryable) break;
-        if (i + 1 < temperatures.length && (error.reason === 'server_error' || error.reason === 'timeout')) {
-          await delay(this.options.retryDelayMs, signal);
-        }
+        failure = error;
       }
+      this.options.logger?.warn('A page attempt failed', { page: image.page, attempt: attempts, temperature, maxTokens, reason: failure.reason, ...failure.detail });
+      if (failure.kind === 'final') break;
+      if (failure.kind === 'server') {
+        const known = this.serverFailing;
+        this.serverFailing = true;
+        if (known || serverRetries === 0) break;
+        serverRetries -= 1;
+        await delay(this.options.retryDelayMs, signal);
+        continue;
+      }
+      if (failure.reason === 'length' && maxTokens < maxTokensCeiling) {
+        // Cut off, not looping: the same reading with more room is the likeliest to finish.
+        maxTokens = maxTokensCeiling;
+        continue;
+      }
+      step += 1;
+      if (step === temperatures.length) break;
     }
-    throw new PageFailedError(this.name, last!.reason, attempts);
+    throw new PageFailedError(this.name, failure.reason, attempts);
   }
 
   async close(): Promise<void> {
@@ -185,7 +250,6 @@ export class QwenVllmEngine implements OcrEngine {
           ],
         },
       ],
-      max_tokens: this.options.maxTokens,
       logprobs: true,
       ...(this.options.maxPixels ? { mm_processor_kwargs: { max_pixels: this.options.maxPixels } } : {}),
     };
@@ -207,11 +271,7 @@ export class QwenVllmEngine implements OcrEngine {
       } catch (error) {
         throw this.transportFailure(error, signal, timeout);
       }
-      if (response.status >= 400) {
-        await response.body?.cancel().catch(() => undefined);
-        const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-        throw new AttemptFailed('server_error', retryable, { status: response.status });
-      }
+      if (response.status >= 400) throw await this.httpFailure(response);
       let json: unknown;
       try {
         json = await response.json();
@@ -219,30 +279,53 @@ export class QwenVllmEngine implements OcrEngine {
         throw this.transportFailure(error, signal, timeout);
       }
       const parsed = completionSchema.safeParse(json);
-      if (!parsed.success) throw new AttemptFailed('server_error', true, { status: response.status, invalid: 'response body' });
+      if (!parsed.success) throw new AttemptFailed('server_error', 'server', { status: response.status, invalid: 'response body' });
+      this.serverFailing = false;
       return parsed.data;
     } finally {
       release();
     }
   }
 
-  /** Our own abort passes through as it is; a timeout or a broken connection is a failed attempt. */
+  /** Our own abort passes through as it is; a timeout or a broken connection is a server failure. */
   private transportFailure(error: unknown, signal: AbortSignal, timeout: AbortSignal): unknown {
     if (signal.aborted) return signal.reason;
-    if (timeout.aborted) return new AttemptFailed('timeout', true);
-    return new AttemptFailed('server_error', true, { transport: error instanceof Error ? error.name : 'unknown' });
+    if (timeout.aborted) return new AttemptFailed('timeout', 'server');
+    return new AttemptFailed('server_error', 'server', { transport: errorCode(error) });
+  }
+
+  /**
+   * An HTTP error: a 5xx, 408 or 429 is the server's, worth one retry; a refusal that blames this
+   * page is `rejected`; any other 4xx (a wrong model name, a request the server will never take) is
+   * the server's and final. The message is judged, never logged.
+   */
+  private async httpFailure(response: Response): Promise<AttemptFailed> {
+    const status = response.status;
+    if (status >= 500 || status === 408 || status === 429) {
+      await response.body?.cancel().catch(() => undefined);
+      return new AttemptFailed('server_error', 'server', { status });
+    }
+    const message = PAGE_REFUSAL_STATUSES.has(status) ? (await response.text().catch(() => '')).slice(0, ERROR_BODY_CHARS) : '';
+    await response.body?.cancel().catch(() => undefined);
+    if (status === 413 || PAGE_REFUSAL.test(message)) return new AttemptFailed('rejected', 'final', { status });
+    return new AttemptFailed('server_error', 'final', { status });
   }
 
   /** Judges one answer: a page, or AttemptFailed. */
   private read(completion: Completion, pageNumber: number, upright: { width: number; height: number }, rotation: Rotation): OcrPage {
     const choice = completion.choices[0];
-    if (!choice) throw new AttemptFailed('empty', true);
+    if (!choice) throw new AttemptFailed('empty', 'answer');
     const answer = choice.message.content ?? '';
-    const loop = findRepetition(answer, this.options.repetition ?? DEFAULT_REPETITION);
-    if (loop) throw new AttemptFailed('repetition', true, { period: loop.period, repeats: loop.repeats });
-    if (choice.finish_reason !== 'stop') throw new AttemptFailed(finishFailure(choice.finish_reason), true, { finishReason: choice.finish_reason ?? null });
+    // Only a loop the answer never leaves is one: repeated rows followed by more of the page are a
+    // form, a checklist or a column of zeros, and read the same at every temperature.
+    const loop = findLoopAtEnd(answer, this.options.repetition ?? DEFAULT_REPETITION);
+    if (loop) throw new AttemptFailed('repetition', 'answer', { period: loop.period, repeats: loop.repeats });
+    if (choice.finish_reason !== 'stop') {
+      const reason = finishFailure(choice.finish_reason);
+      throw new AttemptFailed(reason, reason === 'server_error' ? 'server' : 'answer', { finishReason: choice.finish_reason ?? null });
+    }
     const parsed = parseQwenHtml(answer, upright);
-    if (parsed.outcome === 'malformed') throw new AttemptFailed('malformed', true);
+    if (parsed.outcome === 'malformed') throw new AttemptFailed('malformed', 'answer');
     const confidence = answerConfidence(answer, choice.logprobs?.content, parsed.blocks.map((b) => b.span));
     const blocks: OcrBlock[] = parsed.blocks.map((b, i) => ({ kind: b.kind, html: b.html, bbox: b.bbox, confidence: confidence.blocks[i] ?? null }));
     return this.page(pageNumber, upright, rotation, blocks.length > 0 ? confidence.page : null, blocks);
@@ -251,6 +334,13 @@ export class QwenVllmEngine implements OcrEngine {
   private page(page: number, size: { width: number; height: number }, rotation: Rotation, confidence: number | null, blocks: OcrBlock[]): OcrPage {
     return { page, width: size.width, height: size.height, engine: this.name, confidence, rotation, blocks };
   }
+}
+
+/** The error's code (`ECONNREFUSED`, `UND_ERR_SOCKET`), or its name: never its message. */
+function errorCode(error: unknown): string {
+  const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  if (cause && typeof cause.code === 'string') return cause.code;
+  return error instanceof Error ? error.name : 'unknown';
 }
 
 function finishFailure(reason: string | null | undefined): PageFailureReason {

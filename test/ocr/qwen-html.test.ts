@@ -1,6 +1,7 @@
 import { parseQwenHtml } from '../../src/ocr/qwen-html';
 import { answerConfidence } from '../../src/ocr/qwen-confidence';
-import { findRepetition } from '../../src/ocr/qwen-repetition';
+import { findLoopAtEnd, findRepetition } from '../../src/ocr/qwen-repetition';
+import { CHECKLIST_FORM, LOOP, SIGN_IN_SHEET, ZERO_ROWS_TABLE } from './support/qwen-answers';
 import { tokens } from './support/openai-stub-server';
 
 const PAGE = { width: 2000, height: 1000 };
@@ -157,6 +158,37 @@ describe('finding a repetition loop', () => {
 
     // Act / Assess
     for (const text of [page, leaders, cells, rows]) expect(findRepetition(text)).toBeNull();
+  });
+
+  it.each([
+    ['a 40-row "☐ Yes ☐ No" checklist', CHECKLIST_FORM],
+    ['16 "Name: ____ Date: ____" lines', SIGN_IN_SHEET],
+    ['30 table rows of 0.00', ZERO_ROWS_TABLE],
+  ])('finds %s repeated, but no loop at the end, since the rest of the form follows', (_name, form) => {
+    // Act / Assess
+    expect(findRepetition(form)).not.toBeNull();
+    expect(findLoopAtEnd(form)).toBeNull();
+  });
+
+  it.each([
+    ['stops inside the loop', LOOP],
+    ['stops inside a tag of the loop', `${LOOP}<tr><td>Total</td><td>12.00</t`],
+    ['is followed only by closing tags', `${LOOP}</table></div></body></html>`],
+    ['is fenced and closed', `\`\`\`html\n${LOOP}</table></div></body></html>\n\`\`\``],
+  ])('finds a loop at the end of an answer that %s', (_name, answer) => {
+    // Act
+    const loop = findLoopAtEnd(answer);
+
+    // Assess
+    expect(loop?.repeats).toBeGreaterThanOrEqual(120);
+  });
+
+  it('finds a loop at the end after a form whose own rows repeat', () => {
+    // Prepare
+    const answer = CHECKLIST_FORM.replace('</body></html>', LOOP);
+
+    // Act / Assess
+    expect(findLoopAtEnd(answer)).toMatchObject({ repeats: 120 });
   });
 });
 

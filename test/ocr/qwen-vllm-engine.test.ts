@@ -5,6 +5,7 @@ import { assembleDocument } from '../../src/pipeline/assemble';
 import { openRasterDocument } from '../../src/pipeline/rasterize';
 import { textPdf } from '../pipeline/support/documents';
 import { OpenAiStubServer, blankPage, textPage, type ScriptedReply } from './support/openai-stub-server';
+import { CHECKLIST_FORM, LOOP, SIGN_IN_SHEET, ZERO_ROWS_TABLE } from './support/qwen-answers';
 
 const MODEL = 'Qwen/Qwen3-VL-8B-Instruct';
 const GOOD = [
@@ -14,7 +15,6 @@ const GOOD = [
   '<div class="table" data-bbox="-2 400 1003 600"><table><tr><td>Item</td><td>Price</td></tr></table></div>',
   '</body></html>',
 ].join('\n');
-const LOOP = `<html><body><div class="table" data-bbox="10 10 990 990"><table>${'<tr><td>Total</td><td>12.00</td></tr>'.repeat(120)}`;
 
 describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL answers', () => {
   let server: OpenAiStubServer;
@@ -136,15 +136,79 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests.map((r) => r.temperature)).toEqual([0, 0.3, 0.6]);
   });
 
-  it('treats a length cut-off as a failed attempt and fails the page with `length` when it recurs', async () => {
+  it.each([
+    ['a 40-row "☐ Yes ☐ No" checklist', CHECKLIST_FORM],
+    ['16 "Name: ____ Date: ____" lines', SIGN_IN_SHEET],
+    ['30 table rows of 0.00', ZERO_ROWS_TABLE],
+  ])('keeps a form with %s, followed by the rest of the form, on the first attempt', async (_name, content) => {
+    // Prepare
+    replies({ content });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests).toHaveLength(1);
+    expect(result.blocks.length).toBeGreaterThan(0);
+    expect(assembleDocument([result]).text).toMatch(/Signature of the nurse|front desk|2,230\.00/);
+  });
+
+  it('retries a page cut off without a loop at the same temperature with the token ceiling, and keeps the answer that ends', async () => {
+    // Prepare
+    replies({ content: '<html><body><div class="text" data-bbox="1 1 999 100">A long page that did not', finishReason: 'length' }, { content: GOOD });
+
+    // Act
+    const result = await engine({ maxTokens: 2048, maxTokensCeiling: 6000 }).recognize(page);
+
+    // Assess
+    expect(server.requests.map((r) => [r.temperature, r.max_tokens])).toEqual([
+      [0, 2048],
+      [0, 6000],
+    ]);
+    expect(result.blocks).toHaveLength(3);
+  });
+
+  it('gives a dense page whose rows of zeros are cut off more tokens, rather than taking it for a loop', async () => {
+    // Prepare: the cap lands after the repeated rows, in the totals.
+    const cut = ZERO_ROWS_TABLE.slice(0, ZERO_ROWS_TABLE.indexOf('980.00'));
+    replies({ content: cut, finishReason: 'length' }, { content: ZERO_ROWS_TABLE });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests.map((r) => r.max_tokens)).toEqual([2048, 12_288]);
+    expect(assembleDocument([result]).text).toContain('2,230.00');
+  });
+
+  it('fails a page still cut off at the token ceiling with `length`, after climbing the ladder at the ceiling', async () => {
     // Prepare
     replies({ content: '<html><body><div class="text" data-bbox="1 1 999 100">A long page that did not', finishReason: 'length' });
 
     // Act
-    const failure = engine({ temperatures: [0, 0.5] }).recognize(page);
+    const failure = engine({ temperatures: [0, 0.5], maxTokens: 2048, maxTokensCeiling: 6000 }).recognize(page);
 
     // Assess
-    await expect(failure).rejects.toMatchObject({ name: 'PageFailedError', reason: 'length', attempts: 2 });
+    await expect(failure).rejects.toMatchObject({ name: 'PageFailedError', reason: 'length', attempts: 3 });
+    expect(server.requests.map((r) => [r.temperature, r.max_tokens])).toEqual([
+      [0, 2048],
+      [0, 6000],
+      [0.5, 6000],
+    ]);
+  });
+
+  it('asks for 8192 tokens by default, and for at most 12288 on a retry, so ~2.5k image tokens still fit 16384', async () => {
+    // Prepare
+    replies({ content: 'cut', finishReason: 'length' });
+    const e = QwenVllmEngine.create({ baseUrl: server.baseUrl, model: MODEL, orientation: 'none', temperatures: [0] });
+    engines.push(e);
+
+    // Act
+    const failure = e.recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ reason: 'length', attempts: 2 });
+    expect(server.requests.map((r) => r.max_tokens)).toEqual([8192, 12_288]);
   });
 
   it('retries malformed HTML that yields no block, and uses the next good answer', async () => {
@@ -253,9 +317,9 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(result.blocks).toHaveLength(3);
   });
 
-  it('fails a page the server refuses (4xx) at once, without retrying', async () => {
+  it('fails a page with `server_error` at once when the server refuses it for a reason that is not the page', async () => {
     // Prepare
-    replies({ status: 400 });
+    replies({ status: 400, errorMessage: 'The model `qwen` does not exist.' });
 
     // Act
     const failure = engine().recognize(page);
@@ -265,16 +329,66 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests).toHaveLength(1);
   });
 
-  it('treats a server answer that is not a chat completion as a failed attempt', async () => {
+  it.each([
+    ['HTTP 400 over the context length', { status: 400, errorMessage: "This model's maximum context length is 16384 tokens. However, you requested 19000 tokens (17000 in the messages, 2000 in the completion)." }],
+    ['HTTP 400 for a prompt too long', { status: 400, errorMessage: 'The prompt (total length 18000) is too long to fit into the model (context length 16384).' }],
+    ['HTTP 400 for an image it cannot load', { status: 400, errorMessage: 'Failed to load image: cannot identify image file' }],
+    ['HTTP 413', { status: 413 }],
+  ])('fails a page the server refuses because of the page itself (%s) with `rejected`, without retrying', async (_name, reply) => {
     // Prepare
-    replies({ rawBody: JSON.stringify({ choices: 'nope' }) }, { rawBody: '<html>proxy error' }, { content: GOOD });
+    replies(reply);
+
+    // Act
+    const failure = engine().recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toEqual(new PageFailedError(`vllm/${MODEL}`, 'rejected', 1));
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('retries a server answer that is not a chat completion once, and uses the next good answer', async () => {
+    // Prepare
+    replies({ rawBody: '<html>proxy error' }, { content: GOOD });
 
     // Act
     const result = await engine().recognize(page);
 
     // Assess
-    expect(server.requests).toHaveLength(3);
+    expect(server.requests.map((r) => r.temperature)).toEqual([0, 0]);
     expect(result.blocks).toHaveLength(3);
+  });
+
+  it.each([
+    ['HTTP 503', { status: 503 }],
+    ['a body that is not a chat completion', { rawBody: JSON.stringify({ choices: 'nope' }) }],
+  ])('fails a page with `server_error` after one retry when the server keeps failing (%s), not after the whole ladder', async (_name, reply) => {
+    // Prepare
+    replies(reply);
+
+    // Act
+    const failure = engine({ temperatures: [0, 0.2, 0.5] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toEqual(new PageFailedError(`vllm/${MODEL}`, 'server_error', 2));
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('does not retry a server failure while another page has just found the server failing, and retries again once it answers', async () => {
+    // Prepare
+    replies({ status: 503 }, { status: 503 }, { status: 503 }, { content: GOOD }, { status: 503 }, { content: GOOD });
+    const e = engine();
+
+    // Act
+    const first = await e.recognize(page).catch((error: unknown) => error);
+    const second = await e.recognize(page).catch((error: unknown) => error);
+    await e.recognize(page);
+    const fourth = await e.recognize(page);
+
+    // Assess
+    expect(first).toMatchObject({ reason: 'server_error', attempts: 2 });
+    expect(second).toMatchObject({ reason: 'server_error', attempts: 1 });
+    expect(fourth.blocks).toHaveLength(3);
+    expect(server.requests).toHaveLength(6);
   });
 
   it('gives up on a request that takes longer than the timeout, and fails the page with `timeout`', async () => {
@@ -288,16 +402,19 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     await expect(failure).rejects.toMatchObject({ reason: 'timeout', attempts: 2 });
   });
 
-  it('fails with `server_error` when nothing listens', async () => {
+  it('fails with `server_error` when nothing listens: one quick retry for the first page, none for the next', async () => {
     // Prepare
-    const nobody = QwenVllmEngine.create({ baseUrl: 'http://127.0.0.1:9/v1', model: MODEL, orientation: 'none', retryDelayMs: 0, temperatures: [0] });
+    const nobody = QwenVllmEngine.create({ baseUrl: 'http://127.0.0.1:9/v1', model: MODEL, orientation: 'none', retryDelayMs: 0, temperatures: [0, 0.2, 0.5] });
     engines.push(nobody);
 
     // Act
-    const failure = nobody.recognize(page);
+    const first = nobody.recognize(page);
+    await expect(first).rejects.toBeInstanceOf(PageFailedError);
+    const next = nobody.recognize(page);
 
     // Assess
-    await expect(failure).rejects.toMatchObject({ reason: 'server_error', attempts: 1 });
+    await expect(first).rejects.toMatchObject({ reason: 'server_error', attempts: 2 });
+    await expect(next).rejects.toMatchObject({ reason: 'server_error', attempts: 1 });
   });
 
   it('cancels the request in flight when the caller aborts, and rejects with the abort reason', async () => {

@@ -15,6 +15,8 @@ export interface ScriptedReply {
   finishReason?: string | null;
   /** An HTTP error status instead of an answer. */
   status?: number;
+  /** The `message` of that error, as vLLM words it; default `scripted error`. */
+  errorMessage?: string;
   /** Time the server takes before answering. */
   latencyMs?: number;
   /** Never answers: the client has to give up. */
@@ -135,7 +137,7 @@ export class OpenAiStubServer {
     // Counted out before the bytes leave: the client may send its next request on seeing them.
     settle();
     if (reply.status && reply.status >= 400) {
-      res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'error', message: 'scripted error', code: reply.status }));
+      res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'error', message: reply.errorMessage ?? 'scripted error', code: reply.status }));
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(reply.rawBody ?? JSON.stringify(completion(request, reply)));
