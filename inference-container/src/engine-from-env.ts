@@ -7,7 +7,7 @@
  * | OCR_ENGINE (qwen-vllm) | `qwen-vllm`: Qwen3-VL on the vLLM beside the worker; `tesseract`: the CPU engine |
  * | VLLM_BASE_URL (http://127.0.0.1:8000/v1) | vLLM's OpenAI base URL |
  * | MODEL_ID | the served model name, e.g. `Qwen/Qwen3-VL-8B-Instruct` (required for qwen-vllm) |
- * | OCR_MAX_TOKENS (4096) | tokens one page may generate; a page needing more fails that attempt (`length`) |
+ * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default) | tokens one page may generate; a page needing more fails that attempt (`length`) |
  * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: the engine for failed pages without a text layer |
  * | VLLM_MAX_PIXELS (2,500,000) | most pixels of a page image, as vLLM is started with: pages are rasterized within it |
  *
@@ -62,6 +62,23 @@ export function ocrConfigFromEnv(env: Env): OcrEngineConfig {
   };
 }
 
+/** Page pool slots per page in the engine: the extra half covers pages being rendered, turned upright or stored. */
+export const PAGES_PREPARED_PER_ENGINE_PAGE = 1.5;
+
+/**
+ * The worker's page pool size: MAX_PAGES_PREPARED, else ⌈1.5 × the engine's concurrency⌉. A pool
+ * slot covers a page from rendering to checkpoint, so a pool no larger than the engine's
+ * concurrency would leave the model's batch short whenever pages are on the CPU.
+ */
+export function pagePoolSize(env: Env, engineConcurrency: number): number {
+  const pool = optional(positiveInt).safeParse(env.MAX_PAGES_PREPARED);
+  if (!pool.success) throw new Error('invalid worker configuration: MAX_PAGES_PREPARED: must be a positive integer');
+  const size = pool.data ?? Math.ceil(engineConcurrency * PAGES_PREPARED_PER_ENGINE_PAGE);
+  // A smaller pool could never fill the engine's batch: a setting that only idles the GPU.
+  if (size < engineConcurrency) throw new Error(`invalid worker configuration: MAX_PAGES_PREPARED: must be at least MAX_PAGES_IN_FLIGHT (${engineConcurrency})`);
+  return size;
+}
+
 export interface OcrEngines {
   engine: OcrEngine;
   fallback?: OcrEngine;
@@ -86,8 +103,8 @@ const DEFAULT_FACTORIES: EngineFactories = {
 const FALLBACK_TESSERACT_WORKERS = 2;
 
 /**
- * Starts the engines `config` names. `concurrency` is the worker's page pool size
- * (MAX_PAGES_IN_FLIGHT): the Qwen engine keeps as many requests in flight, so vLLM batches them.
+ * Starts the engines `config` names. `concurrency` is MAX_PAGES_IN_FLIGHT (vLLM's --max-num-seqs):
+ * the Qwen engine keeps as many requests in flight, so vLLM batches them.
  */
 export async function createOcrEngines(
   config: OcrEngineConfig,

@@ -5,21 +5,25 @@
  * | --- | --- |
  * | DB_HOST, DB_PORT, DB_NAME, DB_USER | Aurora, login role `untxt_worker` (IAM auth) |
  * | DOCUMENTS_BUCKET, JOBS_QUEUE_URL, EVENT_BUS_NAME | the pipeline's bucket, jobs queue and bus |
- * | MAX_PAGES_IN_FLIGHT (32), MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30) | tuning |
+ * | MAX_PAGES_IN_FLIGHT (32) | pages the engine works on at once: the Qwen engine's requests in flight, which vLLM batches (its --max-num-seqs) |
+ * | MAX_PAGES_PREPARED (⌈1.5 × MAX_PAGES_IN_FLIGHT⌉) | the worker's page pool, from rendering to checkpoint; at least MAX_PAGES_IN_FLIGHT |
+ * | MAX_JOBS (8), LEASE_SECONDS (120), HEARTBEAT_SECONDS (30) | tuning |
  * | MAX_PAGES (3000), MAX_IMAGE_PIXELS (150,000,000) | limits re-checked before OCR (as intake's) |
  * | PAGE_PREVIEWS (true) | `false` stores no page previews (saves CPU beside rasterization) |
  * | OCR_ENGINE (qwen-vllm) | `qwen-vllm` (Qwen3-VL on the vLLM beside the worker) or `tesseract` (CPU) |
  * | VLLM_BASE_URL (http://127.0.0.1:8000/v1), MODEL_ID | vLLM's OpenAI base URL and served model name (MODEL_ID required for qwen-vllm) |
- * | OCR_MAX_TOKENS (4096) | tokens one page may generate per attempt |
+ * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default) | tokens one page may generate per attempt |
  * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: reads a page the model failed when the page has no PDF text layer |
  * | VLLM_MAX_PIXELS (2,500,000) | pixel bound of a page image (as vLLM is started with) |
  * | ECS_CONTAINER_METADATA_URI_V4 | set by ECS: enables task scale-in protection per job |
  *
  * The Qwen engine keeps MAX_PAGES_IN_FLIGHT requests in flight, so vLLM batches pages across jobs.
+ * The page pool is larger because a pool slot also covers CPU work around the request (rendering,
+ * the orientation pass, checkpoint and preview writes): with equal sizes the batch would run short.
  * Details of the OCR variables: `engine-from-env.ts`.
  */
-import { pipelineRuntime, positiveInt } from '../../lambdas/intake/runtime';
-import { createOcrEngines, ocrConfigFromEnv } from './engine-from-env';
+import { pipelinePorts, pipelineRuntime, positiveInt } from '../../lambdas/intake/runtime';
+import { createOcrEngines, ocrConfigFromEnv, pagePoolSize } from './engine-from-env';
 import { runUntilSignal } from './lifecycle';
 import { scaleInProtectionFromEnv } from './scale-in-protection';
 import { DEFAULT_WORKER_OPTIONS, Worker, type WorkerOptions } from './worker';
@@ -29,9 +33,9 @@ async function main(): Promise<void> {
   const runtime = pipelineRuntime('untxt-worker');
   const ocr = ocrConfigFromEnv(env);
   // Every other variable is checked before the engines start (Tesseract takes seconds to load).
-  const maxPagesInFlight = positiveInt(env, 'MAX_PAGES_IN_FLIGHT', DEFAULT_WORKER_OPTIONS.maxPagesInFlight);
+  const engineConcurrency = positiveInt(env, 'MAX_PAGES_IN_FLIGHT', DEFAULT_WORKER_OPTIONS.maxPagesInFlight);
   const options: Partial<WorkerOptions> = {
-    maxPagesInFlight,
+    maxPagesInFlight: pagePoolSize(env, engineConcurrency),
     maxJobs: positiveInt(env, 'MAX_JOBS', DEFAULT_WORKER_OPTIONS.maxJobs),
     leaseSeconds: positiveInt(env, 'LEASE_SECONDS', DEFAULT_WORKER_OPTIONS.leaseSeconds),
     heartbeatSeconds: positiveInt(env, 'HEARTBEAT_SECONDS', DEFAULT_WORKER_OPTIONS.heartbeatSeconds),
@@ -40,16 +44,8 @@ async function main(): Promise<void> {
     pagePreviews: pagePreviewsFromEnv(env.PAGE_PREVIEWS),
     raster: { maxPixels: ocr.maxPagePixels },
   };
-  const ports = {
-    db: runtime.db(),
-    objects: runtime.objects(),
-    jobs: runtime.jobs(),
-    events: runtime.events(),
-    clock: runtime.clock,
-    logger: runtime.logger,
-    protection: scaleInProtectionFromEnv(env),
-  };
-  const engines = await createOcrEngines(ocr, { concurrency: maxPagesInFlight, logger: runtime.logger });
+  const ports = { ...pipelinePorts(runtime), protection: scaleInProtectionFromEnv(env) };
+  const engines = await createOcrEngines(ocr, { concurrency: engineConcurrency, logger: runtime.logger });
   runtime.logger.info('OCR engines ready', { engine: engines.engine.name, fallback: engines.fallback?.name ?? 'none' });
   const worker = new Worker({ ...ports, engine: engines.engine, ...(engines.fallback ? { fallback: engines.fallback } : {}) }, options);
   runUntilSignal(worker, {

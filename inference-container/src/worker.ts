@@ -3,9 +3,11 @@
  * queue, claims each task, rasterizes its pages and feeds them through one bounded page pool to
  * the OCR engine, checkpoints every finished page, assembles and stores the result, and
  * completes the task in one statement. The engine is a port: Tesseract locally, Qwen3-VL on a GPU.
- * A page the engine fails on every attempt is read from the PDF's own text layer, else from a
- * fallback engine (the CPU one), and marked in the JSON view; with neither, the attempt fails and
- * the last attempt ends the task as `ocr_failed`.
+ * A page the engine fails on every attempt for its answers (cut short, looping, malformed, empty,
+ * filtered) is read from the PDF's own text layer, else from a fallback engine (the CPU one), and
+ * marked in the JSON view; with neither, the attempt fails and the last attempt ends the task as
+ * `ocr_failed`. A page failed because the model server erred or timed out is no page's fault: it
+ * fails the attempt, so a sick vLLM retries the task later instead of turning it into CPU output.
  *
  * Message rules: a job whose task is terminal or gone is deleted; a task under a live lease hides
  * its message until the lease ends; the message of a non-terminal task is never deleted.
@@ -38,6 +40,7 @@ import { jobMessageSchema } from '../../src/pipeline/messages';
 import { PREVIEW_CONTENT_TYPE, renderPagePreview } from '../../src/pipeline/preview';
 import { probeBytes } from '../../src/pipeline/probe';
 import { openRasterDocument, type RasterDocument, type RasterOptions } from '../../src/pipeline/rasterize';
+import { inkCoverage, pageLetters } from '../../src/pipeline/text-layer';
 import type { Clock } from '../../src/ports/clock';
 import type { EventBus } from '../../src/ports/event-bus';
 import type { JobQueue, QueueMessage } from '../../src/ports/job-queue';
@@ -49,7 +52,10 @@ export interface WorkerOptions {
   /** Lease and message visibility per claim; renewed every `heartbeatSeconds`. */
   leaseSeconds: number;
   heartbeatSeconds: number;
-  /** Pages in flight across all jobs. */
+  /**
+   * The page pool: pages in flight across all jobs, from rendering to checkpoint. Larger than the
+   * engine's own concurrency, so pages being rendered or stored do not leave the model's batch short.
+   */
   maxPagesInFlight: number;
   /** Jobs worked on at once (new ones are taken only while the page pool has room). */
   maxJobs: number;
@@ -93,8 +99,9 @@ export interface WorkerDeps {
   events: EventBus;
   engine: OcrEngine;
   /**
-   * Reads a page the engine failed on every attempt (`PageFailedError`) when the page has no PDF
-   * text layer: the CPU engine beside the GPU one. Without it such a page fails the attempt.
+   * Reads a page the engine failed on every attempt for its answers (`PageFailedError`) when the
+   * page's PDF text layer is missing or covers little of its ink: the CPU engine beside the GPU
+   * one. Without it such a page is read from whatever text layer it has, else fails the attempt.
    */
   fallback?: OcrEngine;
   clock: Clock;
@@ -133,6 +140,17 @@ class PageUnreadError extends Error {
   }
 }
 
+/** The model server failed a page (errors, timeouts): the attempt fails and the task is retried later. */
+class ModelServerError extends Error {
+  constructor(
+    readonly page: number,
+    readonly failure: PageFailedError,
+  ) {
+    super(`Page ${page}: ${failure.message}`);
+    this.name = 'ModelServerError';
+  }
+}
+
 class LeaseLostError extends Error {
   constructor() {
     super('The lease was lost');
@@ -157,17 +175,33 @@ interface HeldJob {
   released: boolean;
 }
 
-/** Every `PageFailureReason`: a checkpoint naming another is redone rather than trusted. */
-const FAILURE_REASONS = {
-  length: 'length',
-  repetition: 'repetition',
-  malformed: 'malformed',
-  content_filter: 'content_filter',
-  rejected: 'rejected',
-  server_error: 'server_error',
-  timeout: 'timeout',
-  empty: 'empty',
-} as const satisfies { [R in PageFailureReason]: R };
+/**
+ * Every `PageFailureReason`, and whether it is the page's answer (read from a fallback) or the
+ * model server (the attempt fails and is retried). A checkpoint naming another reason is redone.
+ */
+const FAILURE_KINDS = {
+  length: 'answer',
+  repetition: 'answer',
+  malformed: 'answer',
+  content_filter: 'answer',
+  empty: 'answer',
+  // The server refused this page's request (e.g. more image tokens than the context holds): the page's fault.
+  rejected: 'answer',
+  server_error: 'server',
+  timeout: 'server',
+} as const satisfies { [R in PageFailureReason]: 'answer' | 'server' };
+const FAILURE_REASONS = Object.keys(FAILURE_KINDS) as [PageFailureReason, ...PageFailureReason[]];
+
+/**
+ * Below this share of the page's ink inside the text layer's boxes, the layer is not the page's
+ * text (a scan with a stamp or a Bates number): the fallback engine reads the page as well, and
+ * the reading with more letters is kept. A born-digital page is near 1, even with rules and logos.
+ */
+export const MIN_TEXT_LAYER_COVERAGE = 0.5;
+
+/** Stable log messages, for metric filters and alarms on the worker's log group. */
+export const LOG_PAGE_FALLBACK = 'Page read by a fallback';
+export const LOG_MODEL_SERVER_FAILED = 'Model server failed a page';
 
 const checkpointSchema = z.object({
   page: z.number().int().positive(),
@@ -386,20 +420,23 @@ export class Worker {
       const signal = AbortSignal.any([leaseSignal, this.shutdown.signal]);
       // The engine stops a page it is on only for a lost lease or a drain out of time.
       const engineSignal = AbortSignal.any([leaseSignal, this.abandon.signal]);
+      // Stops starting pages of this job once the model server failed one: the rest would fail as well.
+      const serverFailed = new AbortController();
+      const starting = AbortSignal.any([signal, serverFailed.signal]);
       const running: Array<Promise<void>> = [];
       const failures: unknown[] = [];
       for (let n = 1; n <= pageCount; n += 1) {
         if (pages[n - 1]) continue;
         let release: () => void;
         try {
-          release = await this.pool.slot(signal);
+          release = await this.pool.slot(starting);
         } catch (error) {
           failures.push(error); // aborted: pages not started yet are dropped
           break;
         }
         const page = n;
         const work = async (): Promise<void> => {
-          signal.throwIfAborted();
+          starting.throwIfAborted();
           const image = await document.render(page);
           const result = await this.recognize(image, document, task.id, engineSignal);
           // A lost lease may mean a deleted task, whose prefix was just erased: write nothing more
@@ -418,7 +455,11 @@ export class Worker {
           progress.pageDone(done, pageCount);
         };
         // Other pages go on after one fails: each checkpoint spares the next attempt that page.
-        running.push(work().catch((error: unknown) => void failures.push(error)).finally(release));
+        const failed = (error: unknown): void => {
+          failures.push(error);
+          if (error instanceof ModelServerError) serverFailed.abort(error);
+        };
+        running.push(work().catch(failed).finally(release));
       }
       await Promise.all(running);
       await progress.flush();
@@ -465,35 +506,55 @@ export class Worker {
     try {
       return await readWith(this.deps.engine, image, signal);
     } catch (error) {
-      if (error instanceof PageFailedError) return this.readFallback(image, document, taskId, error, signal);
-      throw error;
+      if (!(error instanceof PageFailedError)) throw error;
+      if (FAILURE_KINDS[error.reason] === 'answer') return this.readFallback(image, document, taskId, error, signal);
+      this.deps.logger.error(LOG_MODEL_SERVER_FAILED, { taskId, page: image.page, engine: error.engine, reason: error.reason, attempts: error.attempts });
+      throw new ModelServerError(image.page, error);
     }
   }
 
   /**
    * A page the engine gave up on is read from the PDF's own text layer (the document's exact
-   * text, and no engine work), else from the fallback engine, and marked as such in the JSON.
+   * text, and no engine work) when the layer covers the page's ink, else from the fallback engine
+   * (kept over a thin layer only when it read more letters), and marked as such in the JSON.
    * With neither, the attempt fails (`ocr_failed` once no attempt is left).
    */
   private async readFallback(image: PageImage, document: RasterDocument, taskId: string, failure: PageFailedError, signal: AbortSignal): Promise<OcrPage> {
     const { logger, fallback: engine } = this.deps;
-    let page: OcrPage | null = null;
+    let layer: OcrPage | null = null;
     try {
-      page = await document.textLayer(image.page);
+      layer = await document.textLayer(image.page);
     } catch (error) {
       logger.warn('Reading the text layer failed', { taskId, page: image.page, error: errorSummary(error) });
     }
-    if (!page && engine) page = await readWith(engine, image, signal);
+    const coverage = layer ? inkCoverage(image, layer.blocks.map((b) => b.bbox)) : null;
+    let page = layer;
+    if (engine && (!layer || (coverage !== null && coverage < MIN_TEXT_LAYER_COVERAGE))) {
+      const read = await this.readWithFallbackEngine(engine, image, taskId, signal);
+      if (read && (!layer || pageLetters(read) > pageLetters(layer))) page = read;
+    }
     if (!page) throw new PageUnreadError(image.page, failure);
-    logger.warn('Page read from a fallback after the engine failed it', {
+    logger.warn(LOG_PAGE_FALLBACK, {
       taskId,
       page: image.page,
       from: failure.engine,
-      reason: failure.reason,
+      fallbackReason: failure.reason,
       attempts: failure.attempts,
       engine: page.engine,
+      ...(coverage !== null ? { textLayerCoverage: Math.round(coverage * 100) / 100 } : {}),
     });
     return { ...page, fallback: { from: failure.engine, reason: failure.reason, attempts: failure.attempts } };
+  }
+
+  /** The fallback engine's reading; null for a page it cannot decode either (no fallback, not a corrupt document). */
+  private async readWithFallbackEngine(engine: OcrEngine, image: PageImage, taskId: string, signal: AbortSignal): Promise<OcrPage | null> {
+    try {
+      return await engine.recognize(image, { signal });
+    } catch (error) {
+      if (!(error instanceof UnreadablePageError)) throw error;
+      this.deps.logger.warn('The fallback engine could not decode the page', { taskId, page: image.page, engine: engine.name });
+      return null;
+    }
   }
 
   /** The viewer's page image; best effort, since the text result does not depend on it. */

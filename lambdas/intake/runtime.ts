@@ -65,8 +65,17 @@ export function positiveInt(env: Env, name: string, fallback: number): number {
   return n;
 }
 
-/** Intake's dependencies (also used by the sweeper, which runs intake on uploads it finds). */
-export function intakeDepsFrom(runtime: PipelineRuntime, env: Env = process.env): IntakeDeps {
+export interface PipelinePorts {
+  db: Database;
+  objects: S3ObjectStore;
+  jobs: SqsJobQueue;
+  events: EventBridgeEventBus;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The runtime's ports, opened: what intake and the GPU worker both take. */
+export function pipelinePorts(runtime: PipelineRuntime): PipelinePorts {
   return {
     db: runtime.db(),
     objects: runtime.objects(),
@@ -74,6 +83,13 @@ export function intakeDepsFrom(runtime: PipelineRuntime, env: Env = process.env)
     events: runtime.events(),
     clock: runtime.clock,
     logger: runtime.logger,
+  };
+}
+
+/** Intake's dependencies (also used by the sweeper, which runs intake on uploads it finds). */
+export function intakeDepsFrom(runtime: PipelineRuntime, env: Env = process.env): IntakeDeps {
+  return {
+    ...pipelinePorts(runtime),
     limits: {
       maxPages: positiveInt(env, 'MAX_PAGES', DEFAULT_INTAKE_LIMITS.maxPages),
       maxImagePixels: positiveInt(env, 'MAX_IMAGE_PIXELS', DEFAULT_INTAKE_LIMITS.maxImagePixels),

@@ -10,9 +10,11 @@
  * text's own direction, so a rotated page or sideways text groups as a reader would.
  *
  * A page whose layer holds fewer than a few letters (a scan with a stray page number or producer
- * stamp) counts as having none: its text is in the pixels, not the layer.
+ * stamp) counts as having none: its text is in the pixels, not the layer. A layer with more
+ * letters can still cover little of the page (a scanned fax with a Bates number or a
+ * "CONFIDENTIAL" stamp): `inkCoverage` measures how much of the page's ink lies in its boxes.
  */
-import type { BBox, OcrBlock, OcrPage } from '../ocr/engine';
+import type { BBox, OcrBlock, OcrPage, PageImage } from '../ocr/engine';
 import type { PdfTextContent, PdfTextItem, PdfViewport } from './pdfjs';
 
 /** The engine name a page read from the text layer carries in the JSON view. */
@@ -263,6 +265,52 @@ function enclosing(boxes: BBox[]): BBox {
     y2 = Math.max(y2, b[3]);
   }
   return [x1, y1, x2, y2];
+}
+
+/** A pixel darker than this (0–255 luma) is ink: text, lines, a scan's print; not paper or light noise. */
+const INK_LUMA = 160;
+/** Boxes from font metrics may miss a glyph's overhang by a pixel or two. */
+const BOX_PADDING = 2;
+/** Every STRIDE-th pixel in each direction is sampled: the share needs no more, and a page is millions of pixels. */
+const STRIDE = 2;
+
+/**
+ * The share (0–1) of the page image's inked pixels that lie inside `boxes` (the text layer's
+ * blocks, in the image's pixels); null when the image has no ink or is not raw RGBA. A
+ * born-digital page is near 1 (all its ink is its text); a scan with a small text stamp near 0.
+ */
+export function inkCoverage(image: PageImage, boxes: ReadonlyArray<BBox | null>): number | null {
+  if (image.format !== 'rgba') return null;
+  const { width, height, data } = image;
+  const cols = Math.ceil(width / STRIDE);
+  const rows = Math.ceil(height / STRIDE);
+  // The boxes painted onto a mask at the sampling grid, so each sample is one lookup.
+  const covered = new Uint8Array(cols * rows);
+  for (const box of boxes) {
+    if (!box) continue;
+    const x1 = Math.max(0, Math.floor((box[0] - BOX_PADDING) / STRIDE));
+    const x2 = Math.min(cols - 1, Math.ceil((box[2] + BOX_PADDING) / STRIDE));
+    const y1 = Math.max(0, Math.floor((box[1] - BOX_PADDING) / STRIDE));
+    const y2 = Math.min(rows - 1, Math.ceil((box[3] + BOX_PADDING) / STRIDE));
+    for (let y = y1; y <= y2; y += 1) covered.fill(1, y * cols + x1, y * cols + x2 + 1);
+  }
+  let ink = 0;
+  let inside = 0;
+  for (let row = 0; row < rows; row += 1) {
+    for (let col = 0; col < cols; col += 1) {
+      const i = (row * STRIDE * width + col * STRIDE) * 4;
+      // Rec. 601 luma, in integers.
+      if ((299 * data[i]! + 587 * data[i + 1]! + 114 * data[i + 2]!) / 1000 >= INK_LUMA) continue;
+      ink += 1;
+      inside += covered[row * cols + col]!;
+    }
+  }
+  return ink === 0 ? null : inside / ink;
+}
+
+/** Letters (any script) in the page's blocks: what two readings of one page are compared by. */
+export function pageLetters(page: OcrPage): number {
+  return page.blocks.reduce((sum, block) => sum + letterCount(block.text ?? block.html?.replace(/<[^>]*>/g, '') ?? ''), 0);
 }
 
 const clamp = (n: number, low: number, high: number): number => Math.min(high, Math.max(low, n));

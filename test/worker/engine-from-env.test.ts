@@ -1,5 +1,5 @@
-import { createOcrEngines, ocrConfigFromEnv, type EngineFactories } from '../../inference-container/src/engine-from-env';
-import { QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
+import { createOcrEngines, ocrConfigFromEnv, pagePoolSize, type EngineFactories } from '../../inference-container/src/engine-from-env';
+import { DEFAULT_QWEN_OPTIONS, QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
 import { StubEngine } from './support/stub-engine';
 
 const QWEN = { OCR_ENGINE: 'qwen-vllm', MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct' };
@@ -24,7 +24,7 @@ function recordingFactories(options: { tesseractFails?: boolean } = {}) {
 }
 
 describe('the OCR engines from the environment', () => {
-  it('defaults to Qwen3-VL on the local vLLM with 4096 tokens, a Tesseract fallback and the 2.5 MP page bound', () => {
+  it('defaults to Qwen3-VL on the local vLLM with the engine\'s token cap, a Tesseract fallback and the 2.5 MP page bound', () => {
     // Act
     const config = ocrConfigFromEnv({ MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct' });
 
@@ -33,7 +33,7 @@ describe('the OCR engines from the environment', () => {
       engine: 'qwen-vllm',
       baseUrl: 'http://127.0.0.1:8000/v1',
       model: 'Qwen/Qwen3-VL-8B-Instruct',
-      maxTokens: 4096,
+      maxTokens: DEFAULT_QWEN_OPTIONS.maxTokens,
       fallback: 'tesseract',
       maxPagePixels: 2_500_000,
     });
@@ -132,5 +132,31 @@ describe('the OCR engines from the environment', () => {
     } finally {
       await engines.close();
     }
+  });
+});
+
+describe('the worker\'s page pool size', () => {
+  it('is half again the engine\'s concurrency by default, so pages on the CPU do not leave the model\'s batch short', () => {
+    // Act
+    const sizes = [pagePoolSize({}, 32), pagePoolSize({ MAX_PAGES_PREPARED: '' }, 5)];
+
+    // Assess
+    expect(sizes).toEqual([48, 8]);
+  });
+
+  it('is MAX_PAGES_PREPARED when set, down to the engine\'s concurrency', () => {
+    // Act
+    const sizes = [pagePoolSize({ MAX_PAGES_PREPARED: '64' }, 32), pagePoolSize({ MAX_PAGES_PREPARED: '32' }, 32)];
+
+    // Assess
+    expect(sizes).toEqual([64, 32]);
+  });
+
+  it.each(['16', '0', '-1', '2.5', 'many'])('refuses MAX_PAGES_PREPARED=%s with 32 pages in the engine, naming the variable', (value) => {
+    // Act
+    const size = () => pagePoolSize({ MAX_PAGES_PREPARED: value }, 32);
+
+    // Assess
+    expect(size).toThrow(/^invalid worker configuration: MAX_PAGES_PREPARED: /);
   });
 });

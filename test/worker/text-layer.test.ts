@@ -2,7 +2,9 @@ import { PDFDocument, StandardFonts, degrees, type PDFFont } from 'pdf-lib';
 import sharp from 'sharp';
 import type { BBox, PageImage } from '../../src/ocr/engine';
 import { openRasterDocument } from '../../src/pipeline/rasterize';
-import { TEXT_LAYER_ENGINE, textLayerPage } from '../../src/pipeline/text-layer';
+import { TEXT_LAYER_ENGINE, inkCoverage, pageLetters, textLayerPage } from '../../src/pipeline/text-layer';
+import { textPdf } from '../pipeline/support/documents';
+import { stampedScanPdf } from './support/documents';
 
 /** 144 DPI: two image pixels per PDF point. */
 const SCALE = 2;
@@ -200,5 +202,47 @@ describe('the text layer of pdf.js text content', () => {
       expect(block.bbox![0]).toBeGreaterThanOrEqual(0);
       expect(block.bbox![2]).toBeLessThanOrEqual(1190);
     }
+  });
+});
+
+describe('the share of a page\'s ink its text layer covers', () => {
+  async function coverageOf(bytes: Uint8Array): Promise<{ coverage: number | null; letters: number }> {
+    const doc = await openRasterDocument(bytes, 'application/pdf', { dpi: 100 });
+    try {
+      const image = await doc.render(1);
+      const layer = await doc.textLayer(1);
+      return { coverage: inkCoverage(image, layer!.blocks.map((b) => b.bbox)), letters: pageLetters(layer!) };
+    } finally {
+      await doc.close();
+    }
+  }
+
+  it('is nearly all of a born-digital page\'s ink', async () => {
+    // Act
+    const { coverage } = await coverageOf(await textPdf([['Quarterly figures', 'Revenue rose by a tenth', 'Costs held steady']]));
+
+    // Assess
+    expect(coverage).toBeGreaterThan(0.95);
+  });
+
+  it('is little of a scanned page whose layer is only a "CONFIDENTIAL" stamp', async () => {
+    // Act
+    const { coverage, letters } = await coverageOf(await stampedScanPdf(['Patient history and findings', 'Blood pressure normal at rest', 'Follow up in three weeks']));
+
+    // Assess
+    expect(letters).toBe('CONFIDENTIAL'.length);
+    expect(coverage).toBeLessThan(0.1);
+  });
+
+  it('is unknown for a page without ink, or an image that is not raw pixels', () => {
+    // Prepare
+    const white: PageImage = { page: 1, width: 4, height: 4, format: 'rgba', data: new Uint8Array(64).fill(255) };
+    const png: PageImage = { ...white, format: 'png' };
+
+    // Act
+    const coverages = [inkCoverage(white, [[0, 0, 2, 2]]), inkCoverage(png, [[0, 0, 2, 2]])];
+
+    // Assess
+    expect(coverages).toEqual([null, null]);
   });
 });

@@ -6,6 +6,8 @@ export class StubEngine implements OcrEngine {
   constructor(readonly name = 'stub') {}
   calls: number[] = [];
   failWith?: (page: number) => Error | undefined;
+  /** The text the engine reads on a page; `page N` unless told. */
+  textOf: (page: number) => string = (page) => `page ${page}`;
   async recognize(image: PageImage, _options?: RecognizeOptions): Promise<OcrPage> {
     this.calls.push(image.page);
     const error = this.failWith?.(image.page);
@@ -17,7 +19,7 @@ export class StubEngine implements OcrEngine {
       engine: this.name,
       confidence: 0.9,
       rotation: 0,
-      blocks: [{ kind: 'text', text: `page ${image.page}`, bbox: [0, 0, 10, 10], confidence: 0.9 }],
+      blocks: [{ kind: 'text', text: this.textOf(image.page), bbox: [0, 0, 10, 10], confidence: 0.9 }],
     };
   }
   async close(): Promise<void> {}
