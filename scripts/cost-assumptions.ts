@@ -118,6 +118,8 @@ export interface CostAssumptions {
     readonly logsIngestionPerGb: Sourced;
     readonly logsStoragePerGbMonth: Sourced;
     readonly ebsGp3PerGbMonth: Sourced;
+    readonly ebsGp3PerMibpsMonth: Sourced;
+    readonly ebsGp3PerIopsMonth: Sourced;
     readonly customMetricPerMonth: Sourced;
   };
   /** How many of each request one document or one page makes (estimates from the code paths). */
@@ -135,6 +137,8 @@ export interface CostAssumptions {
     readonly resultMegabytesPerPage: Sourced;
     readonly logKilobytesPerPage: Sourced;
     readonly gpuRootVolumeGb: Sourced;
+    readonly gpuRootVolumeExtraMibps: Sourced;
+    readonly gpuRootVolumeExtraIops: Sourced;
     /** Aurora ACUs while the fleet works (the database resumes from 0 and serves claims and checkpoints). */
     readonly databaseAcuWhileWorking: Sourced;
     readonly containerInsightsMetricsWhileWorking: Sourced;
@@ -264,6 +268,8 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     logsStoragePerGbMonth: unconfirmed(0.03, `${CW} (Logs storage, compressed; untxt:logRetentionDays keeps them 365 days)`),
     customMetricPerMonth: unconfirmed(0.3, `${CW} (custom metric, first 10,000; prorated by the hours a metric receives data)`),
     ebsGp3PerGbMonth: unconfirmed(0.08, 'https://aws.amazon.com/ebs/pricing/ (gp3)'),
+    ebsGp3PerMibpsMonth: unconfirmed(0.04, 'https://aws.amazon.com/ebs/pricing/ (gp3 throughput provisioned above the free 125 MiB/s)'),
+    ebsGp3PerIopsMonth: unconfirmed(0.005, 'https://aws.amazon.com/ebs/pricing/ (gp3 IOPS provisioned above the free 3,000)'),
   },
   usage: {
     apiRequestsPerDocument: estimated(6, 'estimate from the API routes', 'Declare upload, a few status reads, fetch the result; each is one API Gateway request, one WAF inspection and one Lambda invocation.'),
@@ -279,6 +285,8 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     resultMegabytesPerPage: estimated(0.08, 'estimate', 'Checkpoint JSON, WebP preview and HTML; kept for untxt:resultExpiryDays (90).'),
     logKilobytesPerPage: estimated(1, 'estimate', 'Structured worker log lines per page.'),
     gpuRootVolumeGb: estimated(100, 'lib/gpu-capacity.ts rootVolumeGiB for an 8B model', 'The gp3 root volume holds the vLLM image and the model weights; the fleet sizes it from the weights, at least 100 GiB.'),
+    gpuRootVolumeExtraMibps: published(875, 'lib/gpu-capacity.ts ROOT_VOLUME_THROUGHPUT_MIBPS (1,000) less the free 125', 'Billed only while the instance (and so its volume) exists.'),
+    gpuRootVolumeExtraIops: published(7000, 'lib/gpu-capacity.ts ROOT_VOLUME_IOPS (10,000) less the free 3,000', 'Billed only while the instance (and so its volume) exists.'),
     databaseAcuWhileWorking: estimated(0.5, 'estimate', 'Claims, leases and page checkpoints are small writes; Aurora Serverless v2 at its 0.5 ACU floor once resumed.'),
     containerInsightsMetricsWhileWorking: estimated(
       30,

@@ -384,7 +384,11 @@ export function instanceHourly(price: InstancePrice, capacity: Capacity): number
 /** Costs that run with each working instance besides its own price: its root volume, its Container Insights metrics and the database it keeps awake. */
 function workingExtrasPerHour(a: CostAssumptions): number {
   const perHour = (monthly: number): number => monthly / a.hoursPerMonth.value;
-  const volume = perHour(a.usage.gpuRootVolumeGb.value * a.requestPrices.ebsGp3PerGbMonth.value);
+  const volume = perHour(
+    a.usage.gpuRootVolumeGb.value * a.requestPrices.ebsGp3PerGbMonth.value +
+      a.usage.gpuRootVolumeExtraMibps.value * a.requestPrices.ebsGp3PerMibpsMonth.value +
+      a.usage.gpuRootVolumeExtraIops.value * a.requestPrices.ebsGp3PerIopsMonth.value,
+  );
   const metrics = perHour(a.usage.containerInsightsMetricsWhileWorking.value * a.requestPrices.customMetricPerMonth.value);
   return volume + metrics + a.usage.databaseAcuWhileWorking.value * a.idlePrices.auroraAcuHour.value;
 }
