@@ -114,35 +114,20 @@ describe('the GPU worker alarms', () => {
     });
   });
 
-  it('alarms on more than 20 pages read by a fallback in 15 minutes, through the alarm topic', () => {
+  it.each([
+    ['more than 20 pages read by a fallback in 15 minutes', 'PagesReadByFallback', 900, 21],
+    ['5 or more pages failed by the model server in 5 minutes', 'ModelServerFailures', 300, 5],
+  ])('alarms on %s, through the alarm topic', (_, metricName, period, atLeast) => {
     // Act
-    const alarm = alarmOn('PagesReadByFallback');
+    const alarm = alarmOn(metricName);
 
     // Assess
     expect(alarm).toMatchObject({
       Namespace: 'untxt/Untxt',
       Statistic: 'Sum',
-      Period: 900,
+      Period: period,
       EvaluationPeriods: 1,
-      Threshold: 21,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [topic],
-      OKActions: [topic],
-    });
-  });
-
-  it('alarms on 5 or more pages failed by the model server in 5 minutes, through the alarm topic', () => {
-    // Act
-    const alarm = alarmOn('ModelServerFailures');
-
-    // Assess
-    expect(alarm).toMatchObject({
-      Namespace: 'untxt/Untxt',
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 5,
+      Threshold: atLeast,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
       AlarmActions: [topic],
