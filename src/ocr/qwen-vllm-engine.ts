@@ -16,10 +16,12 @@
  *   `maxTokensCeiling` tokens. When the ladder is spent the worker reads the page from another
  *   source. A refusal is final at once: the same request would be refused again.
  * - The model server (`server_error`: a 5xx, any other 4xx, a broken connection, a body that is
- *   no chat completion; `timeout`): nothing about the page. It is retried once after
- *   `retryDelayMs` at the same temperature, and not at all while another page has just found the
- *   server failing, so a dead server fails pages in seconds rather than a full ladder each; the
- *   worker then gives the task back for a retry instead of reading pages another way.
+ *   no chat completion; `timeout`): nothing about the page. A quick failure (5xx, 408, 429, a
+ *   refused or broken connection, a bad body) is retried once after `retryDelayMs` at the same
+ *   temperature, and not at all while another page has just found the server failing, so a dead
+ *   server fails pages in seconds rather than a full ladder each; a timeout, which has already
+ *   waited `requestTimeoutMs`, is not retried. The worker then gives the task back for a retry
+ *   instead of reading pages another way.
  *
  * Concurrency: `recognize` never waits for another page; at most `concurrency` requests are in
  * flight (the worker's page pool is the bound across jobs, this one only guards direct use), and
@@ -58,7 +60,7 @@ export interface QwenVllmEngineOptions {
   requestTimeoutMs?: number;
   /** Pause before the retry after a server error or timeout (a model answer retries at once). */
   retryDelayMs?: number;
-  /** Retries of a server error or timeout per page (none while the server is known to be failing). */
+  /** Retries of a quick server failure per page (none after a timeout, none while the server is known to be failing). */
   serverRetries?: number;
   /**
    * Sent as `mm_processor_kwargs: {max_pixels}` with each request. vLLM's chat endpoint accepts
@@ -97,7 +99,7 @@ export const DEFAULT_QWEN_OPTIONS: Omit<Resolved, 'model'> = {
   concurrency: 32,
   temperatures: [0, 0.2, 0.5],
   // Long enough for the ceiling's 12,288 tokens at ~25 tokens/s a sequence in a full batch; a
-  // request still running then is taken for a hung server.
+  // request still running then is taken for a hung server, and not retried (the task is).
   requestTimeoutMs: 600_000,
   retryDelayMs: 1000,
   serverRetries: 1,
@@ -217,7 +219,7 @@ export class QwenVllmEngine implements OcrEngine {
       if (failure.kind === 'server') {
         const known = this.serverFailing;
         this.serverFailing = true;
-        if (known || serverRetries === 0) break;
+        if (known || serverRetries === 0 || failure.reason === 'timeout') break;
         serverRetries -= 1;
         await delay(this.options.retryDelayMs, signal);
         continue;

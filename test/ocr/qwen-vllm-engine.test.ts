@@ -391,7 +391,7 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests).toHaveLength(6);
   });
 
-  it('gives up on a request that takes longer than the timeout, and fails the page with `timeout`', async () => {
+  it('gives up on a request that takes longer than the timeout, and fails the page with `timeout` without waiting out another', async () => {
     // Prepare
     replies({ hang: true });
 
@@ -399,7 +399,8 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     const failure = engine({ requestTimeoutMs: 100, temperatures: [0, 0.2] }).recognize(page);
 
     // Assess
-    await expect(failure).rejects.toMatchObject({ reason: 'timeout', attempts: 2 });
+    await expect(failure).rejects.toMatchObject({ reason: 'timeout', attempts: 1 });
+    expect(server.requests).toHaveLength(1);
   });
 
   it('fails with `server_error` when nothing listens: one quick retry for the first page, none for the next', async () => {
