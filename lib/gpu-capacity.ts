@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { GpuPurchaseOption } from './config';
 import { GPU_INSTANCE_TYPES, type GpuInstanceType } from './gpu-instances';
 import type { Network } from './network';
+import { ROOT_VOLUME_IOPS, ROOT_VOLUME_THROUGHPUT_MIBPS } from './gpu-root-volume';
 
 /** Where the instance keeps verified weights between task restarts (mounted into the task as MODEL_DIR). */
 export const HOST_MODEL_DIR = '/opt/untxt/models';
@@ -21,19 +22,7 @@ export const WORKER_UID = 10001;
 /** The worker's stop timeout (DESIGN: release within 90 s, exit 0); the agent's default is 30 s. */
 export const CONTAINER_STOP_TIMEOUT = Duration.seconds(120);
 
-/**
- * The root volume's provisioned gp3 throughput (MiB/s) and IOPS, beyond the free 125 MiB/s and
- * 3,000 IOPS. Every scale-from-zero goes through this volume: the image pull (~25 GB unpacked),
- * the weights download and their re-hash, and vLLM loading the weights; at the baseline the
- * volume alone holds a cold start for minutes. The extra throughput and IOPS are billed per
- * month prorated to the hours the volume exists, and the volume exists only while its instance
- * does (deleted on termination), so a fleet scaled to zero pays nothing for them: about
- * $0.10 an instance-hour (875 MiB/s × $0.04 + 7,000 IOPS × $0.005 a month), against minutes
- * of a GPU instance's price saved per cold start. The smaller types' own EBS bandwidth may cap
- * the transfer below this; the volume is then no longer what limits it.
- */
-export const ROOT_VOLUME_THROUGHPUT_MIBPS = 1000;
-export const ROOT_VOLUME_IOPS = 10_000;
+export { ROOT_VOLUME_IOPS, ROOT_VOLUME_THROUGHPUT_MIBPS };
 
 export interface GpuCapacityProps {
   readonly network: Network;

@@ -4,6 +4,7 @@
  * this project's own GPU fleet; throughput figures are estimates and say how they were derived.
  * Edit a value here (or pass `--price` to `npm run cost`) to price your own account or region.
  */
+import { GP3_BASELINE_IOPS, GP3_BASELINE_MIBPS, ROOT_VOLUME_IOPS, ROOT_VOLUME_THROUGHPUT_MIBPS } from '../lib/gpu-root-volume';
 
 /** A figure and its provenance. `estimate: true` marks a value derived by reasoning, not read from a price list, datasheet or config. */
 export interface Sourced {
@@ -285,8 +286,8 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     resultMegabytesPerPage: estimated(0.08, 'estimate', 'Checkpoint JSON, WebP preview and HTML; kept for untxt:resultExpiryDays (90).'),
     logKilobytesPerPage: estimated(1, 'estimate', 'Structured worker log lines per page.'),
     gpuRootVolumeGb: estimated(100, 'lib/gpu-capacity.ts rootVolumeGiB for an 8B model', 'The gp3 root volume holds the vLLM image and the model weights; the fleet sizes it from the weights, at least 100 GiB.'),
-    gpuRootVolumeExtraMibps: published(875, 'lib/gpu-capacity.ts ROOT_VOLUME_THROUGHPUT_MIBPS (1,000) less the free 125', 'Billed only while the instance (and so its volume) exists.'),
-    gpuRootVolumeExtraIops: published(7000, 'lib/gpu-capacity.ts ROOT_VOLUME_IOPS (10,000) less the free 3,000', 'Billed only while the instance (and so its volume) exists.'),
+    gpuRootVolumeExtraMibps: published(ROOT_VOLUME_THROUGHPUT_MIBPS - GP3_BASELINE_MIBPS, 'lib/gpu-capacity.ts ROOT_VOLUME_THROUGHPUT_MIBPS less the free gp3 baseline', 'Billed only while the instance (and so its volume) exists.'),
+    gpuRootVolumeExtraIops: published(ROOT_VOLUME_IOPS - GP3_BASELINE_IOPS, 'lib/gpu-capacity.ts ROOT_VOLUME_IOPS less the free gp3 baseline', 'Billed only while the instance (and so its volume) exists.'),
     databaseAcuWhileWorking: estimated(0.5, 'estimate', 'Claims, leases and page checkpoints are small writes; Aurora Serverless v2 at its 0.5 ACU floor once resumed.'),
     containerInsightsMetricsWhileWorking: estimated(
       30,

@@ -1,6 +1,6 @@
 import type { Worker } from './worker';
 
-/** SIGTERM gives 90 s (ECS stopTimeout, Spot's 2-minute notice): everything must be released well within it. */
+/** The container's entrypoint gives the worker 95 s after SIGTERM (ECS stopTimeout 120 s, Spot's 2-minute notice): everything must be released well within it. */
 export const SHUTDOWN_BUDGET_MS = 80_000;
 
 /**

@@ -96,7 +96,9 @@ export interface OcrEngine {
 
 /**
  * The engine tried a page every way it knows (its temperature ladder) and got no usable answer.
- * Not a document error: the worker reads the page from another source instead of failing the task.
+ * Not a document error. For a failure of the page's answer (see `reason`) the worker reads the
+ * page from another source (text layer, CPU engine); for a failure of the model server it fails
+ * the attempt so the task is retried, rather than turning every page into fallback output.
  */
 export class PageFailedError extends Error {
   constructor(

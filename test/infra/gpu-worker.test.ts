@@ -279,7 +279,7 @@ describe('the GPU capacity', () => {
     const [device] = launchTemplateData().BlockDeviceMappings as { Ebs: Record<string, unknown> }[];
 
     // Assess
-    expect(device!.Ebs).toMatchObject({ Throughput: 1000, Iops: 10_000, DeleteOnTermination: true });
+    expect(device!.Ebs).toMatchObject({ Throughput: 600, Iops: 6000, DeleteOnTermination: true });
   });
 
   it('configures the ECS agent for GPUs and a 120-second stop timeout, without Spot draining when On-Demand', () => {
