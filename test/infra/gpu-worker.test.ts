@@ -6,7 +6,7 @@ import { synthUntxt } from './support/synth';
 import { logicalIdOf, resourceById, type CfnResourceJson } from './support/template';
 
 // Prepare: one synthesis with the defaults (On-Demand g6e.xlarge, at most 2 instances) for the file.
-const { app, stack, template } = synthUntxt();
+const { app, stack, template } = synthUntxt({ context: { 'untxt:modelManifestSha256': '' } });
 const worker = stack.gpuWorker;
 const resourcesOfType = (type: string): CfnResourceJson[] => Object.values(template.findResources(type)) as CfnResourceJson[];
 const idOf = (construct: Parameters<typeof logicalIdOf>[1]) => logicalIdOf(stack, construct);

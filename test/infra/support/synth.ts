@@ -6,6 +6,8 @@ import { loadConfig } from '../../../lib/config';
 import { UntxtStack } from '../../../lib/untxt-stack';
 
 const REPO_ROOT = path.join(__dirname, '..', '..', '..');
+const STAGED_WEIGHTS_KEY = 'untxt:modelManifestSha256';
+const STAGED_WEIGHTS_SHA256 = '0123456789abcdef'.repeat(4);
 
 /** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
 function cdkJsonContext(): Record<string, unknown> {
@@ -32,6 +34,9 @@ export function synthUntxt(options: SynthOptions = {}): Synthesized {
     context: {
       ...cdkJsonContext(),
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      // Staged weights by default, so the "weights not staged" warning (tested on its own, with
+      // this key set to '') does not print on every synthesis of the suite.
+      [STAGED_WEIGHTS_KEY]: STAGED_WEIGHTS_SHA256,
       ...options.context,
     },
   });
