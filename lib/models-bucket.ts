@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { privateBucketProps } from './private-bucket';
 
 export interface ModelsBucketProps {
   /** Server access logs go here (the documents' access-log bucket), under `models/`. */
@@ -30,16 +31,7 @@ export class ModelsBucket extends Construct {
       removalPolicy: props.removalPolicy,
     });
     const bucket = new s3.Bucket(this, 'Bucket', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: this.key,
-      bucketKeyEnabled: true,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: props.accessLogBucket,
-      serverAccessLogsPrefix: 'models/',
+      ...privateBucketProps(this.key, { bucket: props.accessLogBucket, prefix: 'models/' }),
       lifecycleRules: [
         {
           id: 'expire-replaced-weights',

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { privateBucketProps } from './private-bucket';
 
 /** Object key prefixes (DESIGN "Storage"); keys carry ids only, never file names. */
 export const UPLOADS_PREFIX = 'uploads/';
@@ -32,17 +33,7 @@ export class DocumentStorage extends Construct {
     this.encryptionKey = props.dataKey;
     this.accessLogBucket = this.newAccessLogBucket(props);
     const bucket = new s3.Bucket(this, 'Documents', {
-      encryption: s3.BucketEncryption.KMS,
-      encryptionKey: props.dataKey,
-      // One data key per bucket instead of one KMS call per object: cheaper, and still our key.
-      bucketKeyEnabled: true,
-      versioned: true,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      serverAccessLogsBucket: this.accessLogBucket,
-      serverAccessLogsPrefix: 'documents/',
+      ...privateBucketProps(props.dataKey, { bucket: this.accessLogBucket, prefix: 'documents/' }),
       lifecycleRules: documentLifecycleRules(props),
       cors: corsRules(props.corsAllowedOrigins),
       removalPolicy: props.removalPolicy,
