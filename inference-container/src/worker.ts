@@ -464,6 +464,8 @@ export class Worker {
       await Promise.all(running);
       await progress.flush();
       if (leaseSignal.aborted) throw new LeaseLostError();
+      // The server failure first: a shutdown abort pushed before it must not turn it into a clean release.
+      if (serverFailed.signal.aborted) throw serverFailed.signal.reason;
       if (failures.length > 0) throw failures[0];
       return pages as OcrPage[];
     } finally {
@@ -638,7 +640,10 @@ export class Worker {
   private async onJobError(error: unknown, task: TaskRecord, leaseToken: string, message: QueueMessage, lease: LeaseKeeper): Promise<JobOutcome> {
     const { db, logger } = this.deps;
     if (error instanceof LeaseLostError || lease.lost) return this.onLeaseLost(task, message);
-    if (this.shutdown.signal.aborted && !(error instanceof PermanentJobError)) {
+    // A model-server failure counts as an attempt even during a shutdown: vLLM stays up through a
+    // scale-in until the worker exits, so the failure is real, and a page that crashes the server
+    // (whose exit is what sends the worker SIGTERM) must not be handed back forever uncounted.
+    if (this.shutdown.signal.aborted && !(error instanceof PermanentJobError) && !(error instanceof ModelServerError)) {
       // Clean release: the attempt is given back and the next worker starts at once.
       await lease.settle();
       if (!(await releaseLease(db, { taskId: task.id, leaseToken }))) return this.onLeaseLost(task, message);

@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { claimTask, deleteTask, getTaskHistory, findTaskById } from '../../src/db/repositories/tasks';
 import { systemClock } from '../../src/adapters/clock';
-import { UnreadablePageError } from '../../src/ocr/engine';
+import { PageFailedError, UnreadablePageError } from '../../src/ocr/engine';
 import { handleDeadJob } from '../../src/pipeline/dead-letters';
 import { intakeObject } from '../../src/pipeline/intake';
 import { Worker, type WorkerOptions } from '../../inference-container/src/worker';
@@ -364,6 +364,37 @@ describe('the worker', () => {
     expect([released.status, released.attempts, released.leaseToken]).toEqual(['processing', 0, null]);
     expect(released.pagesDone).toBe(1); // the page in the engine finished and was checkpointed
     expect((await h.jobs.approximateDepth()).visible).toBe(1);
+  });
+
+  it('counts the attempt and keeps the message when the model server fails a page while the worker is stopping, so a page that crashes the server cannot loop its task', async () => {
+    // Prepare: page 1 fails with a server failure once stop has begun; page 2, waiting for the
+    // pool, is dropped by the shutdown first, so its abort is the first failure of the job.
+    const task = await queuedTask(3);
+    let entered!: () => void;
+    const inEngine = new Promise<void>((r) => (entered = r));
+    let serverDies!: () => void;
+    const died = new Promise<void>((r) => (serverDies = r));
+    engine.recognize = async () => {
+      entered();
+      await died;
+      throw new PageFailedError('vllm/model', 'server_error', 1);
+    };
+    const w = worker({ maxPagesInFlight: 1, leaseSeconds: 30 });
+    const running = w.handle(await receiveOne());
+    await inEngine;
+
+    // Act
+    const stopping = w.stop();
+    serverDies();
+    const outcome = await running;
+    await stopping;
+
+    // Assess
+    expect(outcome).toBe('retry');
+    const row = await h.task(task.id);
+    expect([row.status, row.attempts]).toEqual(['processing', 1]);
+    const depth = await h.jobs.approximateDepth();
+    expect(depth.visible + depth.inFlight + depth.delayed).toBe(1); // hidden until the lease ends, never deleted
   });
 });
 
