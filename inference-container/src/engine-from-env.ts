@@ -7,9 +7,10 @@
  * | OCR_ENGINE (qwen-vllm) | `qwen-vllm`: Qwen3-VL on the vLLM beside the worker; `tesseract`: the CPU engine |
  * | VLLM_BASE_URL (http://127.0.0.1:8000/v1) | vLLM's OpenAI base URL |
  * | MODEL_ID | the served model name, e.g. `Qwen/Qwen3-VL-8B-Instruct` (required for qwen-vllm) |
- * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default) | tokens one page may generate; a page needing more fails that attempt (`length`) |
+ * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default, within the context) | tokens one page may generate; a page needing more fails that attempt (`length`) |
  * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: the engine for failed pages without a text layer |
  * | VLLM_MAX_PIXELS (2,500,000) | most pixels of a page image, as vLLM is started with: pages are rasterized within it |
+ * | VLLM_MAX_MODEL_LEN (16384) | vLLM's context, as the entrypoint starts it with: the token caps stay within it |
  *
  * Every value is checked before anything starts: a typo stops the worker with a message naming
  * the variable, instead of a fleet of GPUs reading every page with the wrong engine.
@@ -20,6 +21,7 @@ import type { OcrEngine } from '../../src/ocr/engine';
 import { DEFAULT_QWEN_OPTIONS, QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
 import { TesseractEngine, type TesseractEngineOptions } from '../../src/ocr/tesseract-engine';
 import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/rasterize';
+import { answerTokenCeiling, DEFAULT_VLLM_MAX_MODEL_LEN } from './vllm-limits';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -34,32 +36,59 @@ const ocrEnvSchema = z.object({
   OCR_MAX_TOKENS: optional(positiveInt),
   OCR_FALLBACK: optional(z.enum(['tesseract', 'none'])),
   VLLM_MAX_PIXELS: optional(positiveInt),
+  VLLM_MAX_MODEL_LEN: optional(positiveInt),
 });
 
 export type OcrEngineConfig =
-  | { engine: 'qwen-vllm'; baseUrl: string; model: string; maxTokens: number; fallback: 'tesseract' | 'none'; maxPagePixels: number }
+  | {
+      engine: 'qwen-vllm';
+      baseUrl: string;
+      model: string;
+      maxTokens: number;
+      /** The cap for the retry of a page cut off at `maxTokens`; within vLLM's context, like `maxTokens`. */
+      maxTokensCeiling: number;
+      fallback: 'tesseract' | 'none';
+      maxPagePixels: number;
+    }
   | { engine: 'tesseract'; fallback: 'none'; maxPagePixels: number };
+
+const invalid = (problems: string[]) => new Error(`invalid OCR configuration: ${problems.join('; ')}`);
 
 /** Parses and checks the OCR variables; throws one error naming every bad variable. */
 export function ocrConfigFromEnv(env: Env): OcrEngineConfig {
   const parsed = ocrEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid OCR configuration: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
   const e = parsed.data;
   const maxPagePixels = e.VLLM_MAX_PIXELS ?? DEFAULT_MAX_PAGE_PIXELS;
   // The CPU engine never gives a page up (it has no attempts to exhaust), so it needs no fallback.
   if (e.OCR_ENGINE === 'tesseract') return { engine: 'tesseract', fallback: 'none', maxPagePixels };
-  if (!e.MODEL_ID) throw new Error('invalid OCR configuration: MODEL_ID: is not set (the model vLLM serves, e.g. Qwen/Qwen3-VL-8B-Instruct)');
+  if (!e.MODEL_ID) throw invalid(['MODEL_ID: is not set (the model vLLM serves, e.g. Qwen/Qwen3-VL-8B-Instruct)']);
+  const caps = tokenCaps(e.OCR_MAX_TOKENS, e.VLLM_MAX_MODEL_LEN ?? DEFAULT_VLLM_MAX_MODEL_LEN, maxPagePixels);
   return {
     engine: 'qwen-vllm',
     baseUrl: e.VLLM_BASE_URL ?? DEFAULT_QWEN_OPTIONS.baseUrl,
     model: e.MODEL_ID,
-    maxTokens: e.OCR_MAX_TOKENS ?? DEFAULT_QWEN_OPTIONS.maxTokens,
+    ...caps,
     fallback: e.OCR_FALLBACK ?? 'tesseract',
     maxPagePixels,
   };
+}
+
+/**
+ * The Qwen engine's token caps, kept within vLLM's context: a request whose image and cap exceed
+ * `--max-model-len` is refused (400), and every page would quietly go to the fallback. The
+ * engine's defaults are lowered to fit a smaller context; an OCR_MAX_TOKENS that cannot fit stops
+ * the worker instead.
+ */
+function tokenCaps(requested: number | undefined, maxModelLen: number, maxPixels: number): { maxTokens: number; maxTokensCeiling: number } {
+  const ceiling = answerTokenCeiling(maxModelLen, maxPixels);
+  const context = `VLLM_MAX_MODEL_LEN ${maxModelLen} less the image tokens of VLLM_MAX_PIXELS ${maxPixels} and the prompt`;
+  if (ceiling < 1) throw invalid([`VLLM_MAX_MODEL_LEN: leaves no tokens for an answer (${context})`]);
+  if (requested !== undefined && requested > ceiling) throw invalid([`OCR_MAX_TOKENS: must be at most ${ceiling} (${context})`]);
+  const maxTokens = Math.min(requested ?? DEFAULT_QWEN_OPTIONS.maxTokens, ceiling);
+  // Never below maxTokens: the retry of a page cut off at the cap only ever raises it.
+  const maxTokensCeiling = Math.max(maxTokens, Math.min(DEFAULT_QWEN_OPTIONS.maxTokensCeiling, ceiling));
+  return { maxTokens, maxTokensCeiling };
 }
 
 /** Page pool slots per page in the engine: the extra half covers pages being rendered, turned upright or stored. */
@@ -119,6 +148,7 @@ export async function createOcrEngines(
     baseUrl: config.baseUrl,
     model: config.model,
     maxTokens: config.maxTokens,
+    maxTokensCeiling: config.maxTokensCeiling,
     concurrency: options.concurrency,
     ...(options.logger ? { logger: options.logger } : {}),
   });

@@ -12,9 +12,10 @@
  * | PAGE_PREVIEWS (true) | `false` stores no page previews (saves CPU beside rasterization) |
  * | OCR_ENGINE (qwen-vllm) | `qwen-vllm` (Qwen3-VL on the vLLM beside the worker) or `tesseract` (CPU) |
  * | VLLM_BASE_URL (http://127.0.0.1:8000/v1), MODEL_ID | vLLM's OpenAI base URL and served model name (MODEL_ID required for qwen-vllm) |
- * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default) | tokens one page may generate per attempt |
+ * | OCR_MAX_TOKENS (the Qwen engine's `maxTokens` default) | tokens one page may generate per attempt; at most what VLLM_MAX_MODEL_LEN leaves beside the page image and prompt |
  * | OCR_FALLBACK (tesseract) | `tesseract` or `none`: reads a page the model failed when the page has no PDF text layer |
  * | VLLM_MAX_PIXELS (2,500,000) | pixel bound of a page image (as vLLM is started with) |
+ * | VLLM_MAX_MODEL_LEN (16384) | vLLM's context (as the entrypoint starts it with): bounds the token caps |
  * | ECS_CONTAINER_METADATA_URI_V4 | set by ECS: enables task scale-in protection per job |
  *
  * The Qwen engine keeps MAX_PAGES_IN_FLIGHT requests in flight, so vLLM batches pages across jobs.

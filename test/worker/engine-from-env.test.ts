@@ -34,6 +34,7 @@ describe('the OCR engines from the environment', () => {
       baseUrl: 'http://127.0.0.1:8000/v1',
       model: 'Qwen/Qwen3-VL-8B-Instruct',
       maxTokens: DEFAULT_QWEN_OPTIONS.maxTokens,
+      maxTokensCeiling: DEFAULT_QWEN_OPTIONS.maxTokensCeiling,
       fallback: 'tesseract',
       maxPagePixels: 2_500_000,
     });
@@ -50,7 +51,15 @@ describe('the OCR engines from the environment', () => {
     });
 
     // Assess
-    expect(config).toEqual({ engine: 'qwen-vllm', baseUrl: 'http://10.0.0.5:9000/v1', model: QWEN.MODEL_ID, maxTokens: 8192, fallback: 'none', maxPagePixels: 2_500_000 });
+    expect(config).toEqual({
+      engine: 'qwen-vllm',
+      baseUrl: 'http://10.0.0.5:9000/v1',
+      model: QWEN.MODEL_ID,
+      maxTokens: 8192,
+      maxTokensCeiling: DEFAULT_QWEN_OPTIONS.maxTokensCeiling,
+      fallback: 'none',
+      maxPagePixels: 2_500_000,
+    });
   });
 
   it('runs the CPU engine alone when asked for tesseract, which needs no model and never gives a page up', () => {
@@ -69,6 +78,8 @@ describe('the OCR engines from the environment', () => {
     ['a base URL that is not http', { ...QWEN, VLLM_BASE_URL: 'file:///etc/passwd' }, /VLLM_BASE_URL/],
     ['a base URL that is not a URL', { ...QWEN, VLLM_BASE_URL: '127.0.0.1:8000' }, /VLLM_BASE_URL/],
     ['no model for qwen-vllm', { OCR_ENGINE: 'qwen-vllm' }, /MODEL_ID/],
+    ['a context that is not a positive integer', { ...QWEN, VLLM_MAX_MODEL_LEN: '16k' }, /VLLM_MAX_MODEL_LEN/],
+    ['a context too small for the page image', { ...QWEN, VLLM_MAX_MODEL_LEN: '2698' }, /VLLM_MAX_MODEL_LEN: leaves no tokens for an answer/],
   ])('refuses to start with %s, naming the variable', (_name, env, variable) => {
     // Act
     const parse = () => ocrConfigFromEnv(env);
@@ -76,6 +87,35 @@ describe('the OCR engines from the environment', () => {
     // Assess
     expect(parse).toThrow(/^invalid OCR configuration: /);
     expect(parse).toThrow(variable);
+  });
+
+  it('keeps the token caps within vLLM\'s context: its size, less the largest page image\'s tokens and the prompt', () => {
+    // Act: 16384 − ⌈2,500,000 / 1024⌉ − 256 = 13,686; 8192 − 2442 − 256 = 5,494; 16384 − 977 − 256 = 15,151.
+    const caps = [
+      ocrConfigFromEnv({ ...QWEN, OCR_MAX_TOKENS: '13686' }),
+      ocrConfigFromEnv({ ...QWEN, VLLM_MAX_MODEL_LEN: '8192' }),
+      ocrConfigFromEnv({ ...QWEN, VLLM_MAX_PIXELS: '1000000' }),
+    ].map((config) => (config.engine === 'qwen-vllm' ? [config.maxTokens, config.maxTokensCeiling] : []));
+
+    // Assess: the engine's defaults where they fit, the cap where they do not, the ceiling never below the first cap.
+    expect(caps).toEqual([
+      [13_686, 13_686],
+      [5494, 5494],
+      [DEFAULT_QWEN_OPTIONS.maxTokens, DEFAULT_QWEN_OPTIONS.maxTokensCeiling],
+    ]);
+  });
+
+  it.each([
+    ['above what the default context leaves', { OCR_MAX_TOKENS: '13687' }, 13_686],
+    ['above what a smaller context leaves', { OCR_MAX_TOKENS: '8192', VLLM_MAX_MODEL_LEN: '8192' }, 5494],
+    ['above what larger page images leave', { OCR_MAX_TOKENS: '12288', VLLM_MAX_PIXELS: '4000000' }, 12_221],
+  ])('refuses to start with OCR_MAX_TOKENS %s, naming the variables', (_name, env, ceiling) => {
+    // Act
+    const parse = () => ocrConfigFromEnv({ ...QWEN, ...env });
+
+    // Assess
+    expect(parse).toThrow(`invalid OCR configuration: OCR_MAX_TOKENS: must be at most ${ceiling} (VLLM_MAX_MODEL_LEN`);
+    expect(parse).toThrow(/VLLM_MAX_PIXELS/);
   });
 
   it('builds the Qwen engine with the pool size as its concurrency, and a small Tesseract pool as the fallback', async () => {
@@ -87,7 +127,7 @@ describe('the OCR engines from the environment', () => {
 
     // Assess
     expect(made.map((m) => [m.kind, m.options])).toEqual([
-      ['qwen', { baseUrl: 'http://127.0.0.1:8000/v1', model: QWEN.MODEL_ID, maxTokens: 2048, concurrency: 48 }],
+      ['qwen', { baseUrl: 'http://127.0.0.1:8000/v1', model: QWEN.MODEL_ID, maxTokens: 2048, maxTokensCeiling: DEFAULT_QWEN_OPTIONS.maxTokensCeiling, concurrency: 48 }],
       ['tesseract', { workers: 2 }],
     ]);
     expect([engines.engine.name, engines.fallback?.name]).toEqual(['qwen', 'tesseract']);
