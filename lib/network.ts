@@ -46,6 +46,9 @@ const ROUTES_OUT = [
   'AWS::EC2::EgressOnlyInternetGateway',
   'AWS::EC2::VPCGatewayAttachment',
   'AWS::EC2::TransitGatewayAttachment',
+  'AWS::EC2::TransitGatewayVpcAttachment',
+  'AWS::NetworkManager::VpcAttachment',
+  'AWS::EC2::CarrierGateway',
   'AWS::EC2::VPCPeeringConnection',
 ];
 

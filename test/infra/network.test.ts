@@ -3,6 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as networkmanager from 'aws-cdk-lib/aws-networkmanager';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Network } from '../../lib/network';
 
@@ -46,6 +47,9 @@ describe('the network', () => {
   it.each([
     ['a NAT gateway', (stack: Stack, network: Network) => new ec2.CfnNatGateway(stack, 'Nat', { subnetId: network.vpc.isolatedSubnets[0]!.subnetId, connectivityType: 'private' }), /AWS::EC2::NatGateway\) gives the VPC a route out/],
     ['an internet gateway', (stack: Stack) => new ec2.CfnInternetGateway(stack, 'Igw'), /AWS::EC2::InternetGateway\) gives the VPC a route out/],
+    ['a transit gateway VPC attachment', (stack: Stack, network: Network) => new ec2.CfnTransitGatewayVpcAttachment(stack, 'TgwAttachment', { transitGatewayId: 'tgw-0123456789abcdef0', vpcId: network.vpc.vpcId, subnetIds: network.vpc.isolatedSubnets.map((s) => s.subnetId) }), /AWS::EC2::TransitGatewayVpcAttachment\) gives the VPC a route out/],
+    ['a Cloud WAN VPC attachment', (stack: Stack, network: Network) => new networkmanager.CfnVpcAttachment(stack, 'CloudWan', { coreNetworkId: 'core-network-0123456789abcdef0', vpcArn: network.vpc.vpcArn, subnetArns: ['arn:aws:ec2:eu-central-1:123456789012:subnet/subnet-0123456789abcdef0'] }), /AWS::NetworkManager::VpcAttachment\) gives the VPC a route out/],
+    ['a carrier gateway', (stack: Stack, network: Network) => new ec2.CfnCarrierGateway(stack, 'Carrier', { vpcId: network.vpc.vpcId }), /AWS::EC2::CarrierGateway\) gives the VPC a route out/],
   ])('refuses to synthesize once the stack holds %s, since its HTTPS egress to anywhere would then leave the VPC', (_, add, message) => {
     // Prepare
     const { app, stack, network } = newNetwork();
