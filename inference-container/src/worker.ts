@@ -187,6 +187,8 @@ const FAILURE_KINDS = {
   empty: 'answer',
   // The server refused this page's request (e.g. more image tokens than the context holds): the page's fault.
   rejected: 'answer',
+  // The request ran past its timeout while others completed: the server is alive, this page is too slow.
+  too_slow: 'answer',
   server_error: 'server',
   timeout: 'server',
 } as const satisfies { [R in PageFailureReason]: 'answer' | 'server' };

@@ -69,7 +69,7 @@ export interface OcrPage {
  * server: `server_error` (5xx, another 4xx, a broken connection, a body that is no completion)
  * and `timeout`.
  */
-export type PageFailureReason = 'length' | 'repetition' | 'malformed' | 'content_filter' | 'rejected' | 'server_error' | 'timeout' | 'empty';
+export type PageFailureReason = 'length' | 'repetition' | 'malformed' | 'content_filter' | 'rejected' | 'too_slow' | 'server_error' | 'timeout' | 'empty';
 
 export interface PageFallback {
   /** Name of the engine that failed the page, e.g. `vllm/Qwen/Qwen3-VL-8B-Instruct`. */

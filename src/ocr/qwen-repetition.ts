@@ -12,6 +12,11 @@
  * where it ends: a model caught in a loop never leaves it, so its loop runs to the end of the
  * answer; a form's repeated rows are followed by the rest of the form. `findLoopAtEnd` therefore
  * looks only for a loop nothing but closing markup follows.
+ *
+ * Some forms end in their rows, though: a blank sign-in sheet is rows and nothing after. Such an
+ * answer still ends on its own (`finish_reason: stop`), where a loop nearly always runs to the
+ * token cap (`length`). So an answer that stopped needs `minRepeatsWhenStopped` repeats to count
+ * as a loop; see there.
  */
 
 export interface RepetitionOptions {
@@ -20,9 +25,18 @@ export interface RepetitionOptions {
   minRepeats: number;
   /** Characters the repeated run must cover. */
   minChars: number;
+  /**
+   * Repeats needed when the model ended the answer itself. 100: the densest pages that end in
+   * identical rows (a sign-in sheet, a ledger of blank lines, a checklist) hold a few dozen rows,
+   * 60 at most on a letter page at a readable row height, and the unit found is the whole row (a
+   * row's boundary differs from its cells', so cells do not count separately). A loop that
+   * stopped after 100 or more repeats is not a page; one that stopped sooner is kept, since a
+   * wrong form is less likely than a real one, and the cap-bound loops are caught at `minRepeats`.
+   */
+  minRepeatsWhenStopped: number;
 }
 
-export const DEFAULT_REPETITION: RepetitionOptions = { maxPeriod: 400, minRepeats: 4, minChars: 600 };
+export const DEFAULT_REPETITION: RepetitionOptions = { maxPeriod: 400, minRepeats: 4, minChars: 600, minRepeatsWhenStopped: 100 };
 
 export interface Repetition {
   /** Length of the repeating unit in the collapsed text. */
@@ -44,15 +58,16 @@ export function findRepetition(text: string, options: RepetitionOptions = DEFAUL
 /**
  * The longest loop that runs to the end of `text`, or null: no letter or digit follows it, only
  * closing tags, whitespace, punctuation or a fence's backticks; a tag the token cap cut in half is
- * ignored.
+ * ignored. With `stopped` (the model ended the answer itself) it takes `minRepeatsWhenStopped`.
  * The same test serves an answer the cap cut off: a page that needs more tokens than the cap and
  * holds a form's repeated rows somewhere is not looping, and is better retried with more tokens.
  */
-export function findLoopAtEnd(text: string, options: RepetitionOptions = DEFAULT_REPETITION): Repetition | null {
+export function findLoopAtEnd(text: string, options: RepetitionOptions = DEFAULT_REPETITION, stopped = false): Repetition | null {
   const s = collapse(text.replace(CUT_TAG, ''));
   let lastWord = s.length - 1;
   while (lastWord >= 0 && !ALNUM.test(s[lastWord]!)) lastWord -= 1;
-  return longestLoop(s, options, (end) => end > lastWord);
+  const loop = longestLoop(s, options, (end) => end > lastWord);
+  return loop && stopped && loop.repeats < options.minRepeatsWhenStopped ? null : loop;
 }
 
 function collapse(text: string): string {

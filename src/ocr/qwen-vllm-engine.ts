@@ -8,20 +8,26 @@
  *
  * Two kinds of failure, told apart by `PageFailedError.reason` because the worker treats them
  * differently (DESIGN "The GPU worker"):
- * - The page's answer (`repetition`, `length`, `malformed`, `empty`, `content_filter`,
- *   `rejected`): the model read the page and the reading is unusable, or the server refused this
- *   page's request (more image tokens than `--max-model-len`, an image it cannot decode). Another
- *   attempt may help: a loop climbs the temperature ladder (greedy first, then some sampling,
- *   which usually breaks a loop); a cut-off without a loop is retried at the same temperature with
- *   `maxTokensCeiling` tokens. When the ladder is spent the worker reads the page from another
- *   source. A refusal is final at once: the same request would be refused again.
- * - The model server (`server_error`: a 5xx, any other 4xx, a broken connection, a body that is
- *   no chat completion; `timeout`): nothing about the page. A quick failure (5xx, 408, 429, a
- *   refused or broken connection, a bad body) is retried once after `retryDelayMs` at the same
- *   temperature, and not at all while another page has just found the server failing, so a dead
- *   server fails pages in seconds rather than a full ladder each; a timeout, which has already
- *   waited `requestTimeoutMs`, is not retried. The worker then gives the task back for a retry
- *   instead of reading pages another way.
+ * - The page's (`repetition`, `length`, `malformed`, `empty`, `content_filter`, `rejected`,
+ *   `too_slow`): the model read the page and the reading is unusable, the server refused this
+ *   page's request (any 400, 413 or 422: more image tokens than `--max-model-len`, an image it
+ *   cannot decode, an aspect ratio the processor will not take), or the server kept failing this
+ *   page alone (below). Another attempt may help a reading: a loop climbs the temperature ladder
+ *   (greedy first, then some sampling, which usually breaks a loop); a cut-off without a loop is
+ *   retried at the same temperature with `maxTokensCeiling` tokens. When the ladder is spent the
+ *   worker reads the page from another source. A refusal is final at once: the same request
+ *   would be refused again.
+ * - The model server's (`server_error`: a 5xx, a 401/403/404 or other 4xx that no page causes, a
+ *   broken connection, a body that is no chat completion; `timeout`): nothing about the page. A
+ *   quick failure (5xx, 408, 429, a refused or broken connection, a bad body) is retried once at
+ *   the same temperature, after `retryDelayMs`, or at once while the server is known to be
+ *   failing (several failures in a row, none forgotten yet), so a dead server fails each page in
+ *   two quick requests rather than a full ladder, and one blip never costs a page more than a
+ *   retry. A timeout, which has already waited `requestTimeoutMs`, is not retried. The worker
+ *   then gives the task back for a retry instead of reading pages another way.
+ * - Telling the two apart by what else the server did meanwhile: a 5xx or a bad body that
+ *   repeats on one page while other requests completed is this page's doing (`rejected`), and a
+ *   timeout while others completed means a live server and a page too slow for it (`too_slow`).
  *
  * Concurrency: `recognize` never waits for another page; at most `concurrency` requests are in
  * flight (the worker's page pool is the bound across jobs, this one only guards direct use), and
@@ -79,6 +85,8 @@ export interface QwenVllmEngineOptions {
   blankCheck?: BlankCheck | false;
   repetition?: RepetitionOptions;
   fetch?: typeof fetch;
+  /** Milliseconds now; for tests of how long a failing server is remembered. */
+  now?: () => number;
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -106,6 +114,17 @@ export const DEFAULT_QWEN_OPTIONS: Omit<Resolved, 'model'> = {
 };
 
 const PROMPT = 'qwenvl html';
+
+/**
+ * The server is known to be failing after this many server failures in a row with no completion
+ * between them: one blip is not enough, a dead server gets there within a couple of pages.
+ */
+const FAILING_AFTER = 3;
+/**
+ * A failing streak older than this is forgotten: an idle worker's last blip says nothing about the
+ * server the next job meets.
+ */
+const FAILING_FORGET_MS = 30_000;
 
 /** The parts of vLLM's chat completion this engine reads; anything else in it is ignored. */
 const completionSchema = z.object({
@@ -142,21 +161,20 @@ class AttemptFailed extends Error {
     readonly reason: PageFailureReason,
     readonly kind: FailureKind,
     readonly detail: Record<string, unknown> = {},
+    /** A failure this page's request alone may cause (a 5xx, a bad body), unlike a refused connection. */
+    readonly pageSuspect = false,
   ) {
     super(reason);
   }
 }
 
 /**
- * A 400/413/422 whose message blames this request's size or image (vLLM: "This model's maximum
- * context length is …", "The prompt (total length …) is too long to fit into the model (context
- * length …)", "… longer than the maximum model length …", an image it cannot load) is the page's,
- * not the server's: another page would be accepted.
+ * A 400, 413 or 422 is a refusal of this request, and the requests differ only in their page: the
+ * context length, an image it cannot load, Qwen's smart_resize refusing an aspect ratio over 200
+ * (a 14400×50 pt page). Whatever the message says, another page would be accepted. What no page
+ * causes (a wrong model name is a 404, a missing key a 401) is the server's.
  */
-const PAGE_REFUSAL = /context length|max_model_len|maximum model length|too (?:long|large)|image|multi-?modal|pixels/i;
 const PAGE_REFUSAL_STATUSES = new Set([400, 413, 422]);
-/** Of an error body, as much as is read to judge it. */
-const ERROR_BODY_CHARS = 4096;
 
 export class QwenVllmEngine implements OcrEngine {
   readonly name: string;
@@ -168,8 +186,12 @@ export class QwenVllmEngine implements OcrEngine {
   private readonly ownsOrientation: boolean;
   private readonly slots: Slots;
   private readonly closing = new AbortController();
-  /** Set by a server failure, cleared by the next completion: while set, server failures are not retried. */
-  private serverFailing = false;
+  private readonly now: () => number;
+  /** Chat completions received, of any page: a request's failure while this rose was not the server's alone. */
+  private completions = 0;
+  /** Server failures since the last completion, and when the latest was: whether the server is known to be failing. */
+  private failureStreak = 0;
+  private lastFailureAt = 0;
 
   private constructor(private readonly options: Resolved) {
     if (options.temperatures.length === 0) throw new RangeError('temperatures must hold at least one value');
@@ -180,6 +202,7 @@ export class QwenVllmEngine implements OcrEngine {
     this.orientation = options.orientation === 'none' ? null : (options.orientation ?? new TesseractOrientationDetector());
     this.ownsOrientation = options.orientation === undefined;
     this.slots = new Slots(options.concurrency);
+    this.now = options.now ?? Date.now;
   }
 
   /** Synchronous: nothing is contacted until the first page (the server may still be loading). */
@@ -204,9 +227,12 @@ export class QwenVllmEngine implements OcrEngine {
     let step = 0;
     let attempts = 0;
     let failure: AttemptFailed;
+    /** Completions counted when this page's first server-failed attempt began. */
+    let completionsAtServerFailure: number | undefined;
     for (;;) {
       const temperature = temperatures[step]!;
       attempts += 1;
+      const completionsBefore = this.completions;
       try {
         const completion = await this.post({ ...body, temperature, max_tokens: maxTokens }, signal);
         return this.read(completion, image.page, upright, rotation);
@@ -214,14 +240,34 @@ export class QwenVllmEngine implements OcrEngine {
         if (!(error instanceof AttemptFailed)) throw error;
         failure = error;
       }
-      this.options.logger?.warn('A page attempt failed', { page: image.page, attempt: attempts, temperature, maxTokens, reason: failure.reason, ...failure.detail });
+      if (failure.kind === 'server') {
+        if (completionsAtServerFailure !== undefined && failure.pageSuspect && this.completions > completionsAtServerFailure) {
+          // The same failure again on this page while the server completed other requests: the
+          // server fails this page, not every page (a request that makes it throw).
+          failure = new AttemptFailed('rejected', 'final', { ...failure.detail, repeatedWhileOthersCompleted: true });
+        } else {
+          completionsAtServerFailure ??= completionsBefore;
+          this.serverFailed();
+        }
+      }
+      const serverRetry = failure.kind === 'server' && serverRetries > 0 && failure.reason !== 'timeout';
+      // A server known to be failing still gets the page's one retry, only sooner: a single blip
+      // must never cost the job an attempt, and a dead server still fails each page in moments.
+      const retryDelayMs = serverRetry && !this.serverKnownFailing() ? this.options.retryDelayMs : 0;
+      this.options.logger?.warn('A page attempt failed', {
+        page: image.page,
+        attempt: attempts,
+        temperature,
+        maxTokens,
+        reason: failure.reason,
+        ...failure.detail,
+        ...(serverRetry ? { retryDelayMs } : {}),
+      });
       if (failure.kind === 'final') break;
       if (failure.kind === 'server') {
-        const known = this.serverFailing;
-        this.serverFailing = true;
-        if (known || serverRetries === 0 || failure.reason === 'timeout') break;
+        if (!serverRetry) break;
         serverRetries -= 1;
-        await delay(this.options.retryDelayMs, signal);
+        await delay(retryDelayMs, signal);
         continue;
       }
       if (failure.reason === 'length' && maxTokens < maxTokensCeiling) {
@@ -233,6 +279,25 @@ export class QwenVllmEngine implements OcrEngine {
       if (step === temperatures.length) break;
     }
     throw new PageFailedError(this.name, failure.reason, attempts);
+  }
+
+  /** Several server failures in a row and the latest recent: retries need not wait. */
+  private serverKnownFailing(): boolean {
+    return this.failureStreak >= FAILING_AFTER && this.now() - this.lastFailureAt < FAILING_FORGET_MS;
+  }
+
+  /** One more server failure in the streak; a streak whose latest failure is too old starts over. */
+  private serverFailed(): void {
+    const now = this.now();
+    if (now - this.lastFailureAt >= FAILING_FORGET_MS) this.failureStreak = 0;
+    this.failureStreak += 1;
+    this.lastFailureAt = now;
+  }
+
+  /** Any completion shows a live server: the failing streak ends. */
+  private completed(): void {
+    this.completions += 1;
+    this.failureStreak = 0;
   }
 
   async close(): Promise<void> {
@@ -261,6 +326,7 @@ export class QwenVllmEngine implements OcrEngine {
   private async post(body: Record<string, unknown>, signal: AbortSignal): Promise<Completion> {
     const release = await this.slots.take(signal);
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
+    const completionsBefore = this.completions;
     try {
       let response: Response;
       try {
@@ -271,45 +337,52 @@ export class QwenVllmEngine implements OcrEngine {
           signal: AbortSignal.any([signal, timeout]),
         });
       } catch (error) {
-        throw this.transportFailure(error, signal, timeout);
+        throw this.transportFailure(error, signal, timeout, completionsBefore);
       }
       if (response.status >= 400) throw await this.httpFailure(response);
       let json: unknown;
       try {
         json = await response.json();
       } catch (error) {
-        throw this.transportFailure(error, signal, timeout);
+        // A body cut off mid-way is a broken connection; one that arrived whole but is no JSON is a bad body.
+        if (signal.aborted || timeout.aborted || errorCode(error) !== 'SyntaxError') throw this.transportFailure(error, signal, timeout, completionsBefore);
+        throw new AttemptFailed('server_error', 'server', { status: response.status, invalid: 'response body' }, true);
       }
       const parsed = completionSchema.safeParse(json);
-      if (!parsed.success) throw new AttemptFailed('server_error', 'server', { status: response.status, invalid: 'response body' });
-      this.serverFailing = false;
+      if (!parsed.success) throw new AttemptFailed('server_error', 'server', { status: response.status, invalid: 'response body' }, true);
+      this.completed();
       return parsed.data;
     } finally {
       release();
     }
   }
 
-  /** Our own abort passes through as it is; a timeout or a broken connection is a server failure. */
-  private transportFailure(error: unknown, signal: AbortSignal, timeout: AbortSignal): unknown {
+  /**
+   * Our own abort passes through as it is; a broken connection is a server failure. So is a
+   * timeout with no completion during the request's life (a hung server); one while other
+   * requests completed is a live server and a page too slow for it, which waiting again would not
+   * change.
+   */
+  private transportFailure(error: unknown, signal: AbortSignal, timeout: AbortSignal, completionsBefore: number): unknown {
     if (signal.aborted) return signal.reason;
-    if (timeout.aborted) return new AttemptFailed('timeout', 'server');
+    if (timeout.aborted) {
+      if (this.completions > completionsBefore) return new AttemptFailed('too_slow', 'final', { timeoutMs: this.options.requestTimeoutMs });
+      return new AttemptFailed('timeout', 'server');
+    }
     return new AttemptFailed('server_error', 'server', { transport: errorCode(error) });
   }
 
   /**
-   * An HTTP error: a 5xx, 408 or 429 is the server's, worth one retry; a refusal that blames this
-   * page is `rejected`; any other 4xx (a wrong model name, a request the server will never take) is
-   * the server's and final. The message is judged, never logged.
+   * An HTTP error: a 5xx, 408 or 429 is the server's, worth one retry; a 400, 413 or 422 refuses
+   * this page (`rejected`); any other 4xx (a wrong model name, a missing key) is the server's and
+   * final. The body is never read: its message is not needed and must not reach a log.
    */
   private async httpFailure(response: Response): Promise<AttemptFailed> {
     const status = response.status;
-    if (status >= 500 || status === 408 || status === 429) {
-      await response.body?.cancel().catch(() => undefined);
-      return new AttemptFailed('server_error', 'server', { status });
-    }
-    const message = PAGE_REFUSAL_STATUSES.has(status) ? (await response.text().catch(() => '')).slice(0, ERROR_BODY_CHARS) : '';
     await response.body?.cancel().catch(() => undefined);
-    if (status === 413 || PAGE_REFUSAL.test(message)) return new AttemptFailed('rejected', 'final', { status });
+    if (status >= 500) return new AttemptFailed('server_error', 'server', { status }, true);
+    if (status === 408 || status === 429) return new AttemptFailed('server_error', 'server', { status });
+    if (PAGE_REFUSAL_STATUSES.has(status)) return new AttemptFailed('rejected', 'final', { status });
     return new AttemptFailed('server_error', 'final', { status });
   }
 
@@ -319,8 +392,9 @@ export class QwenVllmEngine implements OcrEngine {
     if (!choice) throw new AttemptFailed('empty', 'answer');
     const answer = choice.message.content ?? '';
     // Only a loop the answer never leaves is one: repeated rows followed by more of the page are a
-    // form, a checklist or a column of zeros, and read the same at every temperature.
-    const loop = findLoopAtEnd(answer, this.options.repetition ?? DEFAULT_REPETITION);
+    // form, a checklist or a column of zeros, and read the same at every temperature. An answer
+    // the model ended itself needs far more repeats (a blank sign-in sheet ends in its rows).
+    const loop = findLoopAtEnd(answer, this.options.repetition ?? DEFAULT_REPETITION, choice.finish_reason === 'stop');
     if (loop) throw new AttemptFailed('repetition', 'answer', { period: loop.period, repeats: loop.repeats });
     if (choice.finish_reason !== 'stop') {
       const reason = finishFailure(choice.finish_reason);

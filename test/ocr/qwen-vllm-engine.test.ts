@@ -5,7 +5,7 @@ import { assembleDocument } from '../../src/pipeline/assemble';
 import { openRasterDocument } from '../../src/pipeline/rasterize';
 import { textPdf } from '../pipeline/support/documents';
 import { OpenAiStubServer, blankPage, textPage, type ScriptedReply } from './support/openai-stub-server';
-import { CHECKLIST_FORM, LOOP, SIGN_IN_SHEET, ZERO_ROWS_TABLE } from './support/qwen-answers';
+import { CHECKLIST_FORM, LOOP, LOOP_THAT_STOPS, SIGN_IN_SHEET, SIGN_IN_SHEET_ENDING_IN_ROWS, ZERO_ROWS_TABLE } from './support/qwen-answers';
 
 const MODEL = 'Qwen/Qwen3-VL-8B-Instruct';
 const GOOD = [
@@ -124,9 +124,9 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(result.blocks).toHaveLength(3);
   });
 
-  it('fails a page that loops on every attempt with `repetition` after the whole ladder', async () => {
-    // Prepare: a loop that even ends with `stop` is a loop.
-    replies({ content: `${LOOP}</table></div></body></html>` });
+  it('fails a page that loops on every attempt with `repetition` after the whole ladder, even when the model stops after 150 repeats', async () => {
+    // Prepare
+    replies({ content: LOOP_THAT_STOPS });
 
     // Act
     const failure = engine({ temperatures: [0, 0.3, 0.6] }).recognize(page);
@@ -151,6 +151,29 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests).toHaveLength(1);
     expect(result.blocks.length).toBeGreaterThan(0);
     expect(assembleDocument([result]).text).toMatch(/Signature of the nurse|front desk|2,230\.00/);
+  });
+
+  it('keeps a blank sign-in sheet whose answer ends, with `stop`, in 40 identical rows', async () => {
+    // Prepare
+    replies({ content: SIGN_IN_SHEET_ENDING_IN_ROWS });
+
+    // Act
+    const result = await engine().recognize(page);
+
+    // Assess
+    expect(server.requests).toHaveLength(1);
+    expect(result.blocks).toHaveLength(41);
+  });
+
+  it('still takes the same 40 rows for a loop when the token cap cut the answer off in them', async () => {
+    // Prepare
+    replies({ content: SIGN_IN_SHEET_ENDING_IN_ROWS.replace('</body></html>', ''), finishReason: 'length' });
+
+    // Act
+    const failure = engine({ temperatures: [0] }).recognize(page);
+
+    // Assess
+    await expect(failure).rejects.toMatchObject({ reason: 'repetition', attempts: 1 });
   });
 
   it('retries a page cut off without a loop at the same temperature with the token ceiling, and keeps the answer that ends', async () => {
@@ -317,15 +340,20 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(result.blocks).toHaveLength(3);
   });
 
-  it('fails a page with `server_error` at once when the server refuses it for a reason that is not the page', async () => {
+  it.each([
+    ['HTTP 404, a wrong model name', { status: 404, errorMessage: 'The model `qwen` does not exist.' }],
+    ['HTTP 401', { status: 401 }],
+    ['HTTP 403', { status: 403 }],
+    ['HTTP 405', { status: 405 }],
+  ])('fails a page with `server_error` at once when the server refuses it for a reason no page causes (%s)', async (_name, reply) => {
     // Prepare
-    replies({ status: 400, errorMessage: 'The model `qwen` does not exist.' });
+    replies(reply);
 
     // Act
     const failure = engine().recognize(page);
 
     // Assess
-    await expect(failure).rejects.toMatchObject({ name: 'PageFailedError', reason: 'server_error', attempts: 1 });
+    await expect(failure).rejects.toEqual(new PageFailedError(`vllm/${MODEL}`, 'server_error', 1));
     expect(server.requests).toHaveLength(1);
   });
 
@@ -333,7 +361,10 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     ['HTTP 400 over the context length', { status: 400, errorMessage: "This model's maximum context length is 16384 tokens. However, you requested 19000 tokens (17000 in the messages, 2000 in the completion)." }],
     ['HTTP 400 for a prompt too long', { status: 400, errorMessage: 'The prompt (total length 18000) is too long to fit into the model (context length 16384).' }],
     ['HTTP 400 for an image it cannot load', { status: 400, errorMessage: 'Failed to load image: cannot identify image file' }],
+    ['HTTP 400 for an aspect ratio the processor refuses', { status: 400, errorMessage: 'absolute aspect ratio must be smaller than 200, got 288.0' }],
+    ['HTTP 400 with a message never seen before', { status: 400, errorMessage: 'scripted error' }],
     ['HTTP 413', { status: 413 }],
+    ['HTTP 422', { status: 422, errorMessage: 'Unprocessable Entity' }],
   ])('fails a page the server refuses because of the page itself (%s) with `rejected`, without retrying', async (_name, reply) => {
     // Prepare
     replies(reply);
@@ -373,22 +404,84 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests).toHaveLength(2);
   });
 
-  it('does not retry a server failure while another page has just found the server failing, and retries again once it answers', async () => {
+  it('retries a transient failure even right after another page failed, so one blip never fails a page', async () => {
     // Prepare
-    replies({ status: 503 }, { status: 503 }, { status: 503 }, { content: GOOD }, { status: 503 }, { content: GOOD });
+    replies({ status: 503 }, { status: 503 }, { status: 503 }, { content: GOOD });
     const e = engine();
 
     // Act
     const first = await e.recognize(page).catch((error: unknown) => error);
-    const second = await e.recognize(page).catch((error: unknown) => error);
-    await e.recognize(page);
-    const fourth = await e.recognize(page);
+    const second = await e.recognize(page);
 
     // Assess
     expect(first).toMatchObject({ reason: 'server_error', attempts: 2 });
-    expect(second).toMatchObject({ reason: 'server_error', attempts: 1 });
-    expect(fourth.blocks).toHaveLength(3);
+    expect(second.blocks).toHaveLength(3);
+    expect(server.requests).toHaveLength(4);
+  });
+
+  it('retries without the delay once three server failures came in a row, and waits again once the latest is 30 s old', async () => {
+    // Prepare
+    replies({ status: 503 });
+    let now = 1_000_000;
+    const { logger, retryDelays } = retryLog();
+    const e = engine({ retryDelayMs: 5, now: () => now, logger });
+    const fail = (): Promise<unknown> => e.recognize(page).catch((error: unknown) => error);
+
+    // Act
+    await fail(); // failures 1 and 2
+    await fail(); // 3 and 4: the server is known to be failing
+    now += 30_000;
+    await fail(); // the streak is forgotten: 1 and 2
+    const last = await fail(); // 3 again
+
+    // Assess
+    expect(retryDelays()).toEqual([5, 0, 5, 0]);
+    expect(last).toEqual(new PageFailedError(`vllm/${MODEL}`, 'server_error', 2));
+    expect(server.requests).toHaveLength(8);
+  });
+
+  it('waits before a retry again once a completion ends a failing streak', async () => {
+    // Prepare
+    replies({ status: 503 }, { status: 503 }, { status: 503 }, { content: GOOD }, { status: 503 }, { content: GOOD });
+    const { logger, retryDelays } = retryLog();
+    const e = engine({ retryDelayMs: 5, now: () => 0, logger });
+
+    // Act
+    await e.recognize(page).catch(() => undefined);
+    await e.recognize(page);
+    await e.recognize(page);
+
+    // Assess
+    expect(retryDelays()).toEqual([5, 0, 5]);
     expect(server.requests).toHaveLength(6);
+  });
+
+  it.each([
+    ['HTTP 500', { status: 500 }],
+    ['a body that is not a chat completion', { rawBody: JSON.stringify({ choices: 'nope' }) }],
+  ])('fails a page with `rejected` when the server fails it twice (%s) while completing another page in between', async (_name, reply) => {
+    // Prepare: the first answer to this page is held back until the other page has been read.
+    server.script = (_request, i) => (i === 1 ? { content: GOOD } : reply);
+    let otherRead!: () => void;
+    const otherPageRead = new Promise<void>((resolve) => (otherRead = resolve));
+    let calls = 0;
+    const heldBack: typeof fetch = async (input, init) => {
+      const first = calls++ === 0;
+      const response = await fetch(input, init);
+      if (first) await otherPageRead;
+      return response;
+    };
+    const e = engine({ fetch: heldBack });
+    const failing = e.recognize(page).catch((error: unknown) => error);
+    await until(() => server.requests.length === 1);
+
+    // Act
+    await e.recognize(page);
+    otherRead();
+
+    // Assess
+    expect(await failing).toEqual(new PageFailedError(`vllm/${MODEL}`, 'rejected', 2));
+    expect(server.requests).toHaveLength(3);
   });
 
   it('gives up on a request that takes longer than the timeout, and fails the page with `timeout` without waiting out another', async () => {
@@ -403,7 +496,22 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(server.requests).toHaveLength(1);
   });
 
-  it('fails with `server_error` when nothing listens: one quick retry for the first page, none for the next', async () => {
+  it('reports a timeout as `too_slow` when other requests completed while it ran: a live server, a page too slow for it', async () => {
+    // Prepare
+    server.script = (_request, i) => (i === 0 ? { hang: true } : { content: GOOD });
+    const e = engine({ requestTimeoutMs: 1000, temperatures: [0, 0.2] });
+    const slow = e.recognize(page).catch((error: unknown) => error);
+    await until(() => server.requests.length === 1);
+
+    // Act
+    await e.recognize(page);
+
+    // Assess
+    expect(await slow).toEqual(new PageFailedError(`vllm/${MODEL}`, 'too_slow', 1));
+    expect(server.requests).toHaveLength(2);
+  });
+
+  it('fails with `server_error` when nothing listens, each page after one quick retry', async () => {
     // Prepare
     const nobody = QwenVllmEngine.create({ baseUrl: 'http://127.0.0.1:9/v1', model: MODEL, orientation: 'none', retryDelayMs: 0, temperatures: [0, 0.2, 0.5] });
     engines.push(nobody);
@@ -415,7 +523,7 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
 
     // Assess
     await expect(first).rejects.toMatchObject({ reason: 'server_error', attempts: 2 });
-    await expect(next).rejects.toMatchObject({ reason: 'server_error', attempts: 1 });
+    await expect(next).rejects.toMatchObject({ reason: 'server_error', attempts: 2 });
   });
 
   it('cancels the request in flight when the caller aborts, and rejects with the abort reason', async () => {
@@ -486,6 +594,15 @@ describe('QwenVllmEngine against an OpenAI-compatible server replaying Qwen3-VL 
     expect(result.blocks.map((b) => b.confidence)).toEqual([null, null, null]);
   });
 });
+
+/** A logger that keeps the delay before each server retry the engine logs. */
+function retryLog(): { logger: NonNullable<QwenVllmEngineOptions['logger']>; retryDelays: () => unknown[] } {
+  const warn = jest.fn();
+  return {
+    logger: { info: () => undefined, warn },
+    retryDelays: () => warn.mock.calls.map(([, detail]) => (detail as { retryDelayMs?: number }).retryDelayMs).filter((ms) => ms !== undefined),
+  };
+}
 
 async function until(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i += 1) await new Promise((r) => setTimeout(r, 10));

@@ -36,3 +36,14 @@ export const ZERO_ROWS_TABLE = [
 
 /** A table row repeated until the token cap: the answer stops inside the loop. */
 export const LOOP = `<html><body><div class="table" data-bbox="10 10 990 990"><table>${'<tr><td>Total</td><td>12.00</td></tr>'.repeat(120)}`;
+
+/** A blank sign-in sheet: 40 identical rows, and nothing after them; the model ends the answer itself. */
+export const SIGN_IN_SHEET_ENDING_IN_ROWS = [
+  '<html><body>',
+  '<h2 data-bbox="80 40 920 70">Visitor log</h2>',
+  ...Array.from({ length: 40 }, (_, i) => `<div class="text" data-bbox="80 ${90 + i * 22} 920 ${108 + i * 22}">Name: ______________________ Date: __________</div>`),
+  '</body></html>',
+].join('\n');
+
+/** A loop of 150 rows that the model ended itself, closing its markup. */
+export const LOOP_THAT_STOPS = `<html><body><div class="table" data-bbox="10 10 990 990"><table>${'<tr><td>Total</td><td>12.00</td></tr>'.repeat(150)}</table></div></body></html>`;
