@@ -64,9 +64,12 @@ export interface QwenVllmEngineOptions {
   temperatures?: readonly number[];
   /** Per attempt, until the whole answer has arrived. */
   requestTimeoutMs?: number;
-  /** Pause before the retry after a server error or timeout (a model answer retries at once). */
+  /**
+   * Pause before the retry after a quick server failure (a model answer retries at once); none
+   * while the server is known to be failing (three failures in a row, the latest under 30 s old).
+   */
   retryDelayMs?: number;
-  /** Retries of a quick server failure per page (none after a timeout, none while the server is known to be failing). */
+  /** Retries of a quick server failure per page (none after a timeout). */
   serverRetries?: number;
   /**
    * Sent as `mm_processor_kwargs: {max_pixels}` with each request. vLLM's chat endpoint accepts
@@ -107,7 +110,8 @@ export const DEFAULT_QWEN_OPTIONS: Omit<Resolved, 'model'> = {
   concurrency: 32,
   temperatures: [0, 0.2, 0.5],
   // Long enough for the ceiling's 12,288 tokens at ~25 tokens/s a sequence in a full batch; a
-  // request still running then is taken for a hung server, and not retried (the task is).
+  // request still running then is not retried: with no completion meanwhile the server is taken
+  // for hung (the task is retried), else the page for too slow (it falls back).
   requestTimeoutMs: 600_000,
   retryDelayMs: 1000,
   serverRetries: 1,
@@ -227,8 +231,8 @@ export class QwenVllmEngine implements OcrEngine {
     let step = 0;
     let attempts = 0;
     let failure: AttemptFailed;
-    /** Completions counted when this page's first server-failed attempt began. */
-    let completionsAtServerFailure: number | undefined;
+    /** Completions counted when this page's first attempt began that failed in a way the page may cause. */
+    let completionsAtSuspectFailure: number | undefined;
     for (;;) {
       const temperature = temperatures[step]!;
       attempts += 1;
@@ -241,12 +245,12 @@ export class QwenVllmEngine implements OcrEngine {
         failure = error;
       }
       if (failure.kind === 'server') {
-        if (completionsAtServerFailure !== undefined && failure.pageSuspect && this.completions > completionsAtServerFailure) {
+        if (failure.pageSuspect && completionsAtSuspectFailure !== undefined && this.completions > completionsAtSuspectFailure) {
           // The same failure again on this page while the server completed other requests: the
           // server fails this page, not every page (a request that makes it throw).
           failure = new AttemptFailed('rejected', 'final', { ...failure.detail, repeatedWhileOthersCompleted: true });
         } else {
-          completionsAtServerFailure ??= completionsBefore;
+          if (failure.pageSuspect) completionsAtSuspectFailure ??= completionsBefore;
           this.serverFailed();
         }
       }
