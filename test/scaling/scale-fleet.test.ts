@@ -115,18 +115,21 @@ describe('a scaling pass', () => {
   });
 });
 
+/** The environment the scaler's construct gives it, naming TARGET and SETTINGS. */
+const SCALER_ENV = {
+  JOBS_QUEUE_URL: TARGET.queueUrl,
+  CLUSTER_NAME: 'gpu',
+  SERVICE_NAME: 'worker',
+  STATE_TABLE: 'state',
+  MAX_TASKS: '2',
+  JOBS_PER_TASK: '8',
+  IDLE_MINUTES: '15',
+};
+
 describe('the scaler configuration from the environment', () => {
   it('reads the target and settings, with the idle period in minutes', () => {
     // Act
-    const config = scaleFleetConfigFromEnv({
-      JOBS_QUEUE_URL: TARGET.queueUrl,
-      CLUSTER_NAME: 'gpu',
-      SERVICE_NAME: 'worker',
-      STATE_TABLE: 'state',
-      MAX_TASKS: '2',
-      JOBS_PER_TASK: '8',
-      IDLE_MINUTES: '15',
-    });
+    const config = scaleFleetConfigFromEnv(SCALER_ENV);
 
     // Assess
     expect(config).toEqual({ target: TARGET, settings: SETTINGS });
@@ -157,16 +160,7 @@ describe('the scaler handler', () => {
   it('runs one pass against the queue, service and table its environment names', async () => {
     // Prepare
     given({ visible: 2, inFlight: 0 }, { desired: 0, running: 0 });
-    Object.assign(process.env, {
-      AWS_REGION: 'eu-west-1',
-      JOBS_QUEUE_URL: TARGET.queueUrl,
-      CLUSTER_NAME: 'gpu',
-      SERVICE_NAME: 'worker',
-      STATE_TABLE: 'state',
-      MAX_TASKS: '2',
-      JOBS_PER_TASK: '8',
-      IDLE_MINUTES: '15',
-    });
+    Object.assign(process.env, { AWS_REGION: 'eu-west-1', ...SCALER_ENV });
     // The handler reads its environment when loaded, so it is loaded only now (and only here).
     const { handler } = require('../../lambdas/scaler/handler') as typeof import('../../lambdas/scaler/handler');
 
