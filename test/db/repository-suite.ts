@@ -12,7 +12,8 @@ import { createPgDatabase } from '../../src/db/pg-database';
 import { API_ROLE, WORKER_ROLE, provisionLoginRoles } from '../../src/db/roles';
 import { appendAuditEvent } from '../../src/db/repositories/audit';
 import { InvalidCursorError } from '../../src/db/repositories/cursor';
-import { createSession, findActiveSession, rotateSession } from '../../src/db/repositories/sessions';
+import { enableUser, findLoginAccount, findPrincipalState, listAccounts } from '../../src/db/repositories/accounts';
+import { createSession, rotateSession } from '../../src/db/repositories/sessions';
 import {
   type NewResult,
   claimTask,
@@ -20,6 +21,7 @@ import {
   createFileAndTask,
   deleteTask,
   deleteTaskInTransaction,
+  endLiveLeases,
   failAbandonedTask,
   findStaleAwaitingUpload,
   findStaleQueued,
@@ -34,7 +36,7 @@ import {
   renewLease,
   transitionTask,
 } from '../../src/db/repositories/tasks';
-import { EmailTakenError, createUser, findUserByEmail, findUserById, listUsers } from '../../src/db/repositories/users';
+import { EmailTakenError, createUser } from '../../src/db/repositories/users';
 import { InvalidTransitionError } from '../../src/domain/task';
 import { type TestDatabase, createServerDatabase } from '../support/test-databases';
 
@@ -158,9 +160,9 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const email = `Mixed.Case-${randomUUID()}@Example.test`;
         // Act
         const created = await newUser(db, email);
-        const found = await findUserByEmail(db, email.toUpperCase());
+        const found = await findLoginAccount(db, email.toUpperCase());
         // Assess
-        expect(found).toEqual(created);
+        expect(found).toMatchObject({ id: created.id, email: created.email, role: created.role, passwordHash: created.passwordHash });
         expect(created.role).toBe('user');
         expect(created.createdAt).toBeInstanceOf(Date);
       });
@@ -175,14 +177,16 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         expect(err).toBeInstanceOf(EmailTakenError);
       });
 
-      it('refuses a user listing limit outside 1 to 100 before it reaches the database', async () => {
+      it('lists users after a known one and answers none after a malformed id', async () => {
         // Prepare
-        const limits = [0, -1, 101, 2.5, Number.NaN];
+        const first = await newUser(db);
+        const second = await newUser(db);
         // Act
-        const refusals = await Promise.all(limits.map((limit) => rejection(listUsers(db, { limit }))));
-        const malformedAfter = await listUsers(db, { limit: 5, afterCreatedAt: new Date(), afterId: 'not-a-uuid' });
+        const after = await listAccounts(db, { limit: 100, afterId: first.id });
+        const malformedAfter = await listAccounts(db, { limit: 5, afterId: 'not-a-uuid' });
         // Assess
-        for (const err of refusals) expect(err).toBeInstanceOf(RangeError);
+        expect(after.map((a) => a.id)).toContain(second.id);
+        expect(after.map((a) => a.id)).not.toContain(first.id);
         expect(malformedAfter).toEqual([]);
       });
 
@@ -191,9 +195,9 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         const user = await newUser(db);
         // Act
         const [found, unknown, malformed] = await Promise.all([
-          findUserById(db, user.id),
-          findUserById(db, randomUUID()),
-          findUserById(db, 'not-a-uuid'),
+          enableUser(db, user.id),
+          enableUser(db, randomUUID()),
+          enableUser(db, 'not-a-uuid'),
         ]);
         // Assess
         expect(found?.email).toBe(user.email);
@@ -215,7 +219,8 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         // Assess
         expect(rotated.status).toBe('rotated');
         expect(replay).toMatchObject({ status: 'reused', userId: user.id });
-        expect(await findActiveSession(db, second)).toBeNull();
+        const state = rotated.status === 'rotated' ? await findPrincipalState(db, user.id, rotated.session.familyId, 60) : null;
+        expect(state?.sessionActive).toBe(false);
       });
     });
 
@@ -439,6 +444,23 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
         // Assess
         expect(released).toBe(true);
         expect(next.claimed && next.task.attempts).toBe(1);
+      });
+
+      it('ends every live lease after a restart, keeping the attempt, so the task can be claimed at once', async () => {
+        // Prepare
+        const user = await newUser(db);
+        const claim = await claimedTask(db, user.id);
+        const queued = await queuedTask(db, user.id);
+        const refused = await claimTask(db, { taskId: claim.task.id, leaseSeconds: 60 });
+        // Act
+        const ended = await endLiveLeases(db);
+        const next = await claimTask(db, { taskId: claim.task.id, leaseSeconds: 60 });
+        // Assess
+        expect(refused).toMatchObject({ claimed: false, reason: 'leased' });
+        expect(ended).toBeGreaterThanOrEqual(1);
+        expect(next.claimed && next.task.attempts).toBe(2);
+        const untouched = await findTaskById(db, queued.id);
+        expect(untouched).toMatchObject({ status: 'queued', leaseUntil: queued.leaseUntil, attempts: queued.attempts });
       });
 
       it('accepts renewals and checkpoints only from the claim that holds the task', async () => {

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { requireAdmin } from '../../auth/authenticate';
-import { enableUser, findAccount, listAccounts, type AccountSummary } from '../../db/repositories/accounts';
+import { disableUser, enableUser, listAccounts, type AccountSummary } from '../../db/repositories/accounts';
 import { revokeUserSessions } from '../../db/repositories/sessions';
-import { setUserDisabled } from '../../db/repositories/users';
 import { isUuid } from '../../db/repositories/rows';
 import { conflict, notFound, validationFailed } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
@@ -44,10 +43,11 @@ export async function disableUserCore(req: ApiRequest, deps: Pick<ApiDeps, 'db' 
   const userId = parsePathId(req);
   if (userId === admin.id) throw conflict('cannot_disable_self', 'Admins cannot disable their own account.');
   const account = await deps.db.transaction(async (tx) => {
-    if (!(await setUserDisabled(tx, { userId, disabled: true }))) return null;
+    const disabled = await disableUser(tx, userId);
+    if (!disabled) return null;
     await revokeUserSessions(tx, userId);
     await auditRequest(tx, req, { action: 'user.disable', actorUserId: admin.id, subjectUserId: userId });
-    return findAccount(tx, userId);
+    return disabled;
   });
   if (!account) throw notFound();
   // After the commit, so a connection made meanwhile cannot outlive it: its ticket came from a
@@ -70,9 +70,10 @@ export async function enableUserCore(req: ApiRequest, deps: Pick<ApiDeps, 'db'>)
   const admin = await requireAdmin(req, deps);
   const userId = parsePathId(req);
   const account = await deps.db.transaction(async (tx) => {
-    if (!(await enableUser(tx, userId))) return null;
+    const enabled = await enableUser(tx, userId);
+    if (!enabled) return null;
     await auditRequest(tx, req, { action: 'user.enable', actorUserId: admin.id });
-    return findAccount(tx, userId);
+    return enabled;
   });
   if (!account) throw notFound();
   return json(200, { user: view(account) });

@@ -1,7 +1,7 @@
 import { activeLoginLock, clearLoginFailuresFor, countLoginFailure, loginThrottleKeys } from '../../auth/login-throttle';
 import type { VerifyOutcome } from '../../auth/password';
 import { matchTotpStep } from '../../auth/totp';
-import { acceptTotpStep, findLoginAccount, recordSuccessfulLogin, type LoginAccount } from '../../db/repositories/accounts';
+import { acceptTotpStep, findLoginAccount, updatePasswordHash, type LoginAccount } from '../../db/repositories/accounts';
 import { ApiError, forbidden, tooManyRequests } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parseBody } from '../../http/validation';
@@ -54,7 +54,7 @@ export async function loginCore(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
   const newPasswordHash = password.needsRehash ? await deps.passwords.hash(body.password) : undefined;
   const tokens = await deps.db.transaction(async (tx) => {
     await clearLoginFailuresFor(tx, keys);
-    await recordSuccessfulLogin(tx, { userId: account.id, ...(newPasswordHash ? { newPasswordHash } : {}) });
+    if (newPasswordHash) await updatePasswordHash(tx, account.id, newPasswordHash);
     await auditRequest(tx, req, { action: 'auth.login', actorUserId: account.id });
     return startSession(tx, deps, account, body.totp !== undefined);
   });

@@ -1,5 +1,5 @@
 import { requireUser } from '../../auth/authenticate';
-import { revokeFamily } from '../../db/repositories/accounts';
+import { revokeFamily } from '../../db/repositories/sessions';
 import { noContent, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parseBody } from '../../http/validation';
 import { auditRequest } from '../audit';

@@ -1,7 +1,7 @@
 import { newOpaqueToken, tokenHash } from '../../auth/opaque-token';
 import { ADMIN_MFA_MAX_AGE_SECONDS } from '../../auth/authenticate';
-import { findPrincipalState, revokeFamily } from '../../db/repositories/accounts';
-import { rotateSession } from '../../db/repositories/sessions';
+import { findPrincipalState } from '../../db/repositories/accounts';
+import { revokeFamily, rotateSession } from '../../db/repositories/sessions';
 import { ApiError } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parseBody } from '../../http/validation';

@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import { issueAccessToken } from '../../auth/access-token';
 import { newOpaqueToken, tokenHash } from '../../auth/opaque-token';
 import type { Queryable } from '../../db/database';
-import { markSessionMfa } from '../../db/repositories/accounts';
 import { createSession } from '../../db/repositories/sessions';
 import type { Role } from '../../http/request';
 import type { ApiDeps } from '../deps';
@@ -27,8 +26,8 @@ export async function startSession(
     userId: user.id,
     tokenHash: tokenHash(refreshToken),
     expiresAt: refreshExpiry(deps),
+    mfa,
   });
-  if (mfa) await markSessionMfa(db, session.id);
   return tokenResponse(deps, { userId: user.id, role: user.role, sessionId: session.familyId, mfa }, refreshToken);
 }
 

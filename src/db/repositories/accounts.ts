@@ -21,7 +21,7 @@ export interface PrincipalState {
 
 /**
  * One round trip: the user, whether the token's session still lives, and whether its TOTP
- * login is recent enough. The family's first token (the one markSessionMfa marks) was created at
+ * login is recent enough. The family's first token (the one createSession marks) was created at
  * login, so its created_at is the time of the second factor; the database's clock decides, as it
  * does for expiry.
  */
@@ -87,15 +87,9 @@ export async function findLoginAccount(db: Queryable, email: string): Promise<Lo
     : null;
 }
 
-/** A successful login: a new hash replaces one with old parameters (and 0002's retired counter is cleared). */
-export async function recordSuccessfulLogin(db: Queryable, input: { userId: string; newPasswordHash?: string }): Promise<void> {
-  await db.query(
-    `UPDATE users SET failed_logins = 0, locked_until = NULL,
-       password_hash = coalesce($2, password_hash),
-       updated_at = CASE WHEN $2::text IS NULL THEN updated_at ELSE now() END
-     WHERE id = $1`,
-    [input.userId, input.newPasswordHash ?? null],
-  );
+/** A login whose password hash has old parameters stores the new hash. */
+export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1', [userId, passwordHash]);
 }
 
 /**
@@ -113,31 +107,6 @@ export async function acceptTotpStep(db: Queryable, userId: string, step: number
 /** Registration in approval mode: the account exists but may not log in until an admin enables it. */
 export async function markApprovalPending(db: Queryable, userId: string): Promise<void> {
   await db.query('UPDATE users SET disabled_at = now(), approval_pending = true, updated_at = now() WHERE id = $1', [userId]);
-}
-
-/** Enabling also approves a pending registration. (Login locks are keyed by email, not user, and run out on their own.) */
-export async function enableUser(db: Queryable, userId: string): Promise<boolean> {
-  if (!isUuid(userId)) return false;
-  const { rowCount } = await db.query(
-    `UPDATE users SET disabled_at = NULL, approval_pending = false, failed_logins = 0, locked_until = NULL, updated_at = now()
-     WHERE id = $1`,
-    [userId],
-  );
-  return rowCount === 1;
-}
-
-/** Marks the session family a TOTP-proven login started (findPrincipalState reads it back, with its age). */
-export async function markSessionMfa(db: Queryable, sessionId: string): Promise<void> {
-  await db.query('UPDATE sessions SET mfa = true WHERE id = $1', [sessionId]);
-}
-
-/** Logout: ends the session family the access token belongs to (only the caller's own). */
-export async function revokeFamily(db: Queryable, input: { userId: string; familyId: string }): Promise<number> {
-  const { rowCount } = await db.query(
-    'UPDATE sessions SET revoked_at = now() WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL',
-    [input.familyId, input.userId],
-  );
-  return rowCount;
 }
 
 export type AccountStatus = 'active' | 'disabled' | 'pending';
@@ -169,9 +138,31 @@ const mapAccount = (r: AccountRow): AccountSummary => ({
   createdAt: r.created_at,
 });
 
-export async function findAccount(db: Queryable, userId: string): Promise<AccountSummary | null> {
+/**
+ * Disabling keeps the account (and everything that references it for the audit trail). Returns
+ * the account as it is now, or null when there is no such user.
+ */
+export async function disableUser(db: Queryable, userId: string): Promise<AccountSummary | null> {
   if (!isUuid(userId)) return null;
-  const { rows } = await db.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM users WHERE id = $1`, [userId]);
+  const { rows } = await db.query<AccountRow>(
+    `UPDATE users SET disabled_at = coalesce(disabled_at, now()), updated_at = now()
+     WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
+    [userId],
+  );
+  return rows[0] ? mapAccount(rows[0]) : null;
+}
+
+/**
+ * Enabling also approves a pending registration. (Login locks are keyed by email, not user, and
+ * run out on their own.) Returns the account as it is now, or null when there is no such user.
+ */
+export async function enableUser(db: Queryable, userId: string): Promise<AccountSummary | null> {
+  if (!isUuid(userId)) return null;
+  const { rows } = await db.query<AccountRow>(
+    `UPDATE users SET disabled_at = NULL, approval_pending = false, updated_at = now()
+     WHERE id = $1 RETURNING ${ACCOUNT_COLUMNS}`,
+    [userId],
+  );
   return rows[0] ? mapAccount(rows[0]) : null;
 }
 

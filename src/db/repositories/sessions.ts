@@ -10,24 +10,15 @@ import { mapSession, type SessionRow } from './rows';
 
 export async function createSession(
   db: Queryable,
-  input: { userId: string; tokenHash: string; expiresAt: Date },
+  input: { userId: string; tokenHash: string; expiresAt: Date; mfa?: boolean },
 ): Promise<SessionRecord> {
+  // `mfa` marks a family a TOTP-proven login started; findPrincipalState reads it back, with its age.
   const { rows } = await db.query<SessionRow>(
-    `INSERT INTO sessions (user_id, family_id, token_hash, expires_at)
-     VALUES ($1, gen_random_uuid(), $2, $3) RETURNING *`,
-    [input.userId, input.tokenHash, input.expiresAt],
+    `INSERT INTO sessions (user_id, family_id, token_hash, expires_at, mfa)
+     VALUES ($1, gen_random_uuid(), $2, $3, $4) RETURNING *`,
+    [input.userId, input.tokenHash, input.expiresAt, input.mfa ?? false],
   );
   return mapSession(rows[0]!);
-}
-
-/** A live session for this token hash: not rotated, not revoked, not expired. */
-export async function findActiveSession(db: Queryable, tokenHash: string): Promise<SessionRecord | null> {
-  const { rows } = await db.query<SessionRow>(
-    `SELECT * FROM sessions
-     WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > now()`,
-    [tokenHash],
-  );
-  return rows[0] ? mapSession(rows[0]) : null;
 }
 
 export type RotateOutcome =
@@ -67,14 +58,13 @@ export async function rotateSession(db: Queryable, input: { tokenHash: string; n
   return { status: 'invalid' };
 }
 
-/** Logout: revokes the token's whole family. Returns whether anything was revoked. */
-export async function revokeSessionFamily(db: Queryable, tokenHash: string): Promise<boolean> {
+/** Logout: ends the session family the access token belongs to (only the caller's own). */
+export async function revokeFamily(db: Queryable, input: { userId: string; familyId: string }): Promise<number> {
   const { rowCount } = await db.query(
-    `UPDATE sessions SET revoked_at = now()
-     WHERE family_id = (SELECT family_id FROM sessions WHERE token_hash = $1) AND revoked_at IS NULL`,
-    [tokenHash],
+    'UPDATE sessions SET revoked_at = now() WHERE family_id = $1 AND user_id = $2 AND revoked_at IS NULL',
+    [input.familyId, input.userId],
   );
-  return rowCount > 0;
+  return rowCount;
 }
 
 /** Disabling a user or a password change: every session of the user ends. */

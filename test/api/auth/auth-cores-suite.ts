@@ -504,6 +504,18 @@ export function registerAuthCoresSuite(backend: ApiBackend): void {
         expect(a!.id).not.toBe(b!.id);
       });
 
+      it('refuse a user listing limit outside 1 to 100 with 400 before it reaches the database', async () => {
+        // Prepare
+        const principal = principalOf((await adminSession()).accessToken);
+        const limits = ['0', '-1', '101', '2.5', 'NaN'];
+
+        // Act
+        const replies = await Promise.all(limits.map((limit) => run(listUsersCore, deps, { principal, method: 'GET', query: { limit } })));
+
+        // Assess
+        for (const reply of replies) expect(reply.status).toBe(400);
+      });
+
       it('answer a malformed or unknown user id with 404', async () => {
         // Prepare
         const principal = principalOf((await adminSession()).accessToken);
