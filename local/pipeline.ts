@@ -10,7 +10,7 @@ import type { InMemoryJobQueue } from '../src/adapters/local/in-memory-job-queue
 import type { Database } from '../src/db/database';
 import type { OcrEngine } from '../src/ocr/engine';
 import { DEFAULT_INTAKE_LIMITS, handleIntakeMessage, intakeObject, type IntakeDeps } from '../src/pipeline/intake';
-import { findStaleAwaitingUpload, findTaskWithUpload } from '../src/db/repositories/tasks';
+import { endLiveLeases, findStaleAwaitingUpload, findTaskWithUpload } from '../src/db/repositories/tasks';
 import { sweep, type SweeperDeps } from '../src/pipeline/sweeper';
 import type { EventBus } from '../src/ports/event-bus';
 import type { ObjectStore } from '../src/ports/object-store';
@@ -73,10 +73,11 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
     }
   })();
 
+  const sweeperDeps: SweeperDeps = { ...intakeDeps, logger, intake: (key) => intakeObject({ key }, intakeDeps) };
   const runSweep = async (): Promise<void> => {
     try {
       await sweep(
-        { ...intakeDeps, logger, intake: (key) => intakeObject({ key }, intakeDeps) },
+        sweeperDeps,
         // Local queues live in memory: after a restart, jobs of leased tasks must be sent again.
         { resendExpiredLeases: true },
       );
@@ -84,7 +85,7 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
       logger.error('Local sweep failed', { error: errorSummary(error) });
     }
   };
-  await recoverAfterRestart({ ...intakeDeps, logger, intake: (key) => intakeObject({ key }, intakeDeps) });
+  await recoverAfterRestart(sweeperDeps);
   const sweeper = setInterval(() => void runSweep(), deps.sweepIntervalMs ?? 5 * 60_000);
   sweeper.unref();
 
@@ -122,7 +123,7 @@ export async function startLocalPipeline(deps: LocalPipelineDeps): Promise<Local
 async function recoverAfterRestart(deps: SweeperDeps): Promise<void> {
   try {
     if (deps.db.kind === 'pglite') {
-      await deps.db.query(`UPDATE tasks SET lease_until = now() - interval '1 second' WHERE status = 'processing' AND lease_until >= now()`);
+      await endLiveLeases(deps.db);
     }
     await sweep(deps, { resendExpiredLeases: true, queuedStaleSeconds: 0 });
     for (const task of await findStaleAwaitingUpload(deps.db, { olderThanSeconds: 0 })) {

@@ -357,6 +357,18 @@ export async function releaseLease(
 }
 
 /**
+ * Ends every lease still running, for a restart where no holder can be alive (local mode on
+ * PGlite: only one process can open the data folder). Unlike `releaseLease` the attempt is kept:
+ * the holder died rather than gave the task back. Returns how many leases were ended.
+ */
+export async function endLiveLeases(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE tasks SET lease_until = now() - interval '1 second' WHERE status = 'processing' AND lease_until >= now()`,
+  );
+  return rowCount;
+}
+
+/**
  * Checkpoints progress. `pagesDone` only grows (pages finish out of order across concurrent
  * requests; a late, smaller count must not move it back). `pageCount` may be set by the worker
  * when intake could not count pages cheaply.
