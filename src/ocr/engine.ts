@@ -23,6 +23,25 @@ export type BlockKind = 'text' | 'heading' | 'list' | 'table' | 'image' | 'formu
 /** `[x1, y1, x2, y2]` in page pixels, origin top-left. */
 export type BBox = readonly [number, number, number, number];
 
+/** The box around all of `boxes`; `[∞, ∞, -∞, -∞]` for none. */
+export function enclosingBox(boxes: Iterable<BBox>): BBox {
+  // A loop, not spread arguments: a dense page can hold more boxes than a call takes arguments.
+  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity];
+  for (const b of boxes) {
+    x1 = Math.min(x1, b[0]);
+    y1 = Math.min(y1, b[1]);
+    x2 = Math.max(x2, b[2]);
+    y2 = Math.max(y2, b[3]);
+  }
+  return [x1, y1, x2, y2];
+}
+
+/**
+ * A single-line block at least this much taller than the page's typical line is a heading; the
+ * CPU engine and the PDF text layer decide alike.
+ */
+export const HEADING_LINE_HEIGHT_RATIO = 1.4;
+
 export interface OcrWord {
   text: string;
   bbox: BBox;

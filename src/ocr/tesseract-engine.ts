@@ -16,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { createScheduler, createWorker, type Page as TesseractPage, type Scheduler, type Word as TesseractWord } from 'tesseract.js';
-import type { BBox, OcrBlock, OcrEngine, OcrPage, OcrWord, PageImage, RecognizeOptions } from './engine';
+import { type BBox, enclosingBox, HEADING_LINE_HEIGHT_RATIO, type OcrBlock, type OcrEngine, type OcrPage, type OcrWord, type PageImage, type RecognizeOptions } from './engine';
 
 export interface TesseractEngineOptions {
   /** Tesseract language codes with data in `@tesseract.js-data/<code>`; default English and German. */
@@ -37,7 +37,6 @@ const MIN_SYMBOL_CONFIDENCE = 0.6;
 const MIN_PAGE_CHARACTERS = 3;
 /** Long side of the downscaled copy used to compare orientations. */
 const ORIENTATION_PROBE_PIXELS = 1200;
-const HEADING_LINE_HEIGHT_RATIO = 1.4;
 
 export class TesseractEngine implements OcrEngine {
   readonly name: string;
@@ -83,7 +82,7 @@ export class TesseractEngine implements OcrEngine {
     let reading = { ...upright, rotation: 0 as Rotation, width: image.width, height: image.height };
 
     if (upright.rawWords > 0 && !looksUpright(upright.words)) {
-      const rotation = await this.bestRotation(await orientationProbe(png, image));
+      const rotation = await this.bestRotation(await orientationProbe(image, png));
       if (rotation !== 0) {
         options.signal?.throwIfAborted();
         const turned = await sharp(png).rotate(rotation).png({ compressionLevel: 1 }).toBuffer();
@@ -130,7 +129,7 @@ export class TesseractEngine implements OcrEngine {
    */
   async detectOrientation(image: PageImage): Promise<Rotation> {
     if (this.closed) throw new Error('The engine is closed');
-    const small = await orientationProbe(await toPng(image), image);
+    const small = await orientationProbe(image);
     const upright = await this.read(small);
     if (upright.rawWords === 0 || looksUpright(upright.words)) return 0;
     return this.bestRotation(small, upright.words);
@@ -171,23 +170,30 @@ function languageFolder(languages: string[]): string {
   return folder;
 }
 
-/** The copy orientation is compared on: long side at most ORIENTATION_PROBE_PIXELS. */
-async function orientationProbe(png: Buffer, image: PageImage): Promise<Buffer> {
-  if (Math.max(image.width, image.height) <= ORIENTATION_PROBE_PIXELS) return png;
-  return sharp(png)
+/**
+ * The copy orientation is compared on: long side at most ORIENTATION_PROBE_PIXELS. Scaled straight
+ * from the page's pixels, so a raw page is never PNG-encoded in full only to be decoded again; a
+ * page already that small is the probe itself (`png` when the caller has it encoded already).
+ */
+async function orientationProbe(image: PageImage, png?: Buffer): Promise<Buffer> {
+  if (Math.max(image.width, image.height) <= ORIENTATION_PROBE_PIXELS) return png ?? toPng(image);
+  return pageSharp(image)
     .resize({ width: ORIENTATION_PROBE_PIXELS, height: ORIENTATION_PROBE_PIXELS, fit: 'inside' })
     .png({ compressionLevel: 1 })
     .toBuffer();
 }
 
 async function toPng(image: PageImage): Promise<Buffer> {
-  if (image.format === 'png') return Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
-  return sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), {
-    raw: { width: image.width, height: image.height, channels: 4 },
-  })
-    .png({ compressionLevel: 1 })
-    .toBuffer();
+  if (image.format === 'png') return pageBytes(image);
+  return pageSharp(image).png({ compressionLevel: 1 }).toBuffer();
 }
+
+function pageSharp(image: PageImage): sharp.Sharp {
+  if (image.format === 'png') return sharp(pageBytes(image));
+  return sharp(pageBytes(image), { raw: { width: image.width, height: image.height, channels: 4 } });
+}
+
+const pageBytes = (image: PageImage): Buffer => Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
 
 function allWords(page: TesseractPage): TesseractWord[] {
   return (page.blocks ?? []).flatMap((b) => b.paragraphs.flatMap((p) => p.lines.flatMap((l) => l.words)));
@@ -253,19 +259,10 @@ function toBlocks(page: TesseractPage): OcrBlock[] {
     blocks.push({
       kind: single && medianLine > 0 && height >= HEADING_LINE_HEIGHT_RATIO * medianLine ? 'heading' : 'text',
       text: lines.map((line) => line.map((w) => w.text).join(' ')).join('\n'),
-      bbox: enclosing(words.map((w) => w.bbox)),
+      bbox: enclosingBox(words.map((w) => w.bbox)),
       confidence: weightedConfidence(words),
       words,
     });
   }
   return blocks;
-}
-
-function enclosing(boxes: BBox[]): BBox {
-  return [
-    Math.min(...boxes.map((b) => b[0])),
-    Math.min(...boxes.map((b) => b[1])),
-    Math.max(...boxes.map((b) => b[2])),
-    Math.max(...boxes.map((b) => b[3])),
-  ];
 }

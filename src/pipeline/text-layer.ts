@@ -14,7 +14,7 @@
  * letters can still cover little of the page (a scanned fax with a Bates number or a
  * "CONFIDENTIAL" stamp): `inkCoverage` measures how much of the page's ink lies in its boxes.
  */
-import type { BBox, OcrBlock, OcrPage, PageImage } from '../ocr/engine';
+import { type BBox, enclosingBox, HEADING_LINE_HEIGHT_RATIO, type OcrBlock, type OcrPage, type PageImage } from '../ocr/engine';
 import type { PdfTextContent, PdfTextItem, PdfViewport } from './pdfjs';
 
 /** The engine name a page read from the text layer carries in the JSON view. */
@@ -35,8 +35,6 @@ const SPACE_GAP = 0.15;
 const PARAGRAPH_LINE_SPACING = 1.75;
 /** Lines whose heights differ by more than this ratio do not share a block (a heading above body text). */
 const SIZE_RATIO = 1.3;
-/** A single-line block this much taller than the page's typical line is a heading (as the CPU engine decides). */
-const HEADING_LINE_HEIGHT_RATIO = 1.4;
 
 type Matrix = readonly number[];
 
@@ -150,7 +148,7 @@ function toBlocks(runs: Run[]): OcrBlock[] {
     return {
       kind: single && typical > 0 && paragraph[0]!.height >= HEADING_LINE_HEIGHT_RATIO * typical ? 'heading' : 'text',
       text: paragraph.map(lineText).join('\n'),
-      bbox: enclosing(paragraph.flatMap((line) => line.runs.map((r) => r.box))),
+      bbox: enclosingBox(paragraph.flatMap((line) => line.runs.map((r) => r.box))),
       confidence: null,
     };
   });
@@ -253,18 +251,6 @@ function multiply(a: Matrix, b: Matrix): number[] {
 function unit(x: number, y: number): { x: number; y: number } | null {
   const length = Math.hypot(x, y);
   return length === 0 || !Number.isFinite(length) ? null : { x: x / length, y: y / length };
-}
-
-function enclosing(boxes: BBox[]): BBox {
-  // A loop, not spread arguments: a dense page can hold more runs than a call takes arguments.
-  let [x1, y1, x2, y2] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const b of boxes) {
-    x1 = Math.min(x1, b[0]);
-    y1 = Math.min(y1, b[1]);
-    x2 = Math.max(x2, b[2]);
-    y2 = Math.max(y2, b[3]);
-  }
-  return [x1, y1, x2, y2];
 }
 
 /** A pixel darker than this (0–255 luma) is ink: text, lines, a scan's print; not paper or light noise. */
