@@ -17,11 +17,12 @@ export async function renderPagePreview(image: PageImage, rotation: OcrPage['rot
           raw: { width: image.width, height: image.height, channels: 4 },
         })
       : sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength));
-  // Rotation first: `rotate` after `resize` in one pipeline would still resize the unturned image.
-  const turned = rotation === 0 ? input : sharp(await input.rotate(rotation).png({ compressionLevel: 1 }).toBuffer());
+  // One pipeline: sharp may scale before it turns, whatever the call order, but the fit box is
+  // square, so the scale (longest side to PREVIEW_MAX_SIDE) and the output size come out the same.
   // The cheapest kernel and WebP effort: previews share the worker's CPU with rasterization, and at
   // the defaults (lanczos3, effort 4) they took ~3× longer and halved the worker's page rate.
-  return turned
+  return input
+    .rotate(rotation)
     .resize({ width: PREVIEW_MAX_SIDE, height: PREVIEW_MAX_SIDE, fit: 'inside', withoutEnlargement: true, kernel: 'linear' })
     .flatten({ background: '#ffffff' })
     .webp({ quality: 75, effort: 0 })
