@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_MAX_PAGES_PER_DAY } from './tasks/quota';
+import { DEFAULT_MAX_PAGES_PER_DAY } from '../db/repositories/quota';
 
 export const REGISTRATION_MODES = ['open', 'invite', 'approval'] as const;
 export type RegistrationMode = (typeof REGISTRATION_MODES)[number];

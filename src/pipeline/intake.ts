@@ -9,7 +9,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { errorSummary } from '../adapters/error-summary';
 import type { Database, Queryable } from '../db/database';
-import { DEFAULT_MAX_PAGES_PER_DAY, lockQuotaOf, pagesOverDailyQuota } from '../api/tasks/quota';
+import { DEFAULT_MAX_PAGES_PER_DAY, lockQuotaOf, pagesOverDailyQuota } from '../db/repositories/quota';
 import { findTaskByUploadKey, findTaskById, transitionTask, type TransitionOutcome, type UploadRef } from '../db/repositories/tasks';
 import { taskError, type TaskError, type TaskRecord } from '../domain/task';
 import type { Clock } from '../ports/clock';

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { requireUser } from '../../auth/authenticate';
 import { resultsPrefix, uploadKey } from '../../domain/storage-keys';
+import { startOfUtcDay } from '../../domain/utc-day';
+import { lockQuotaOf, taskUsage } from '../../db/repositories/quota';
 import { createFileAndTask } from '../../db/repositories/tasks';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parseBody } from '../../http/validation';
 import { auditRequest } from '../audit';
 import type { ApiDeps } from '../deps';
-import { lockQuotaOf, quotaRefusal, startOfUtcDay, taskUsage } from './quota';
+import { quotaRefusal } from './quota';
 import { createTaskBodySchema } from './schemas';
 import { taskView } from './view';
 
