@@ -14,7 +14,7 @@
 import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { createScheduler, createWorker, type Page as TesseractPage, type Scheduler, type Word as TesseractWord } from 'tesseract.js';
 import { type BBox, enclosingBox, HEADING_LINE_HEIGHT_RATIO, type OcrBlock, type OcrEngine, type OcrPage, type OcrWord, type PageImage, type RecognizeOptions } from './engine';
 
@@ -188,7 +188,7 @@ async function toPng(image: PageImage): Promise<Buffer> {
   return pageSharp(image).png({ compressionLevel: 1 }).toBuffer();
 }
 
-function pageSharp(image: PageImage): sharp.Sharp {
+function pageSharp(image: PageImage): Sharp {
   if (image.format === 'png') return sharp(pageBytes(image));
   return sharp(pageBytes(image), { raw: { width: image.width, height: image.height, channels: 4 } });
 }
