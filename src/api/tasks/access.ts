@@ -18,7 +18,12 @@ export async function auditedTaskRequest(
   action: TaskAction,
 ): Promise<{ user: AuthenticatedUser; taskId: string }> {
   const user = await requireUser(req, deps);
-  const raw = req.pathParameters.id;
-  await auditRequest(deps.db, req, { action, actorUserId: user.id, taskId: raw !== undefined && isUuid(raw) ? raw.toLowerCase() : null });
+  await auditRequest(deps.db, req, { action, actorUserId: user.id, taskId: auditedTaskId(req) });
   return { user, taskId: parsePathId(req) };
+}
+
+/** The task id the audit records for a `/v1/tasks/{id}…` request: null for a malformed one. */
+export function auditedTaskId(req: ApiRequest): string | null {
+  const raw = req.pathParameters.id;
+  return raw !== undefined && isUuid(raw) ? raw.toLowerCase() : null;
 }

@@ -1,16 +1,12 @@
 import { errorSummary } from '../../adapters/error-summary';
-import type { Queryable } from '../../db/database';
-import { isUuid } from '../../db/repositories/rows';
-import { deleteTaskInTransaction, type DeletedTask } from '../../db/repositories/tasks';
+import { deleteTaskInTransaction, findDeletedTaskObjects, type TaskObjects } from '../../db/repositories/tasks';
 import { ApiError, notFound } from '../../http/problem';
 import { noContent, type ApiRequest, type ApiResponse } from '../../http/request';
 import { requireUser } from '../../auth/authenticate';
 import { statusEvent } from '../../pipeline/events';
 import type { ApiDeps } from '../deps';
 import { auditRequest } from '../audit';
-
-/** What erasure needs: the objects a task may have in the bucket. */
-export type TaskObjects = Pick<DeletedTask, 'uploadKey' | 'resultKeys' | 'resultsPrefix'>;
+import { auditedTaskId } from './access';
 
 export const ERASURE_RETRY_AFTER_SECONDS = 30;
 
@@ -33,14 +29,13 @@ export async function deleteTaskCore(
   deps: Pick<ApiDeps, 'db' | 'objectStore' | 'eventBus' | 'clock' | 'logger'>,
 ): Promise<ApiResponse> {
   const user = await requireUser(req, deps);
-  const raw = req.pathParameters.id;
-  const taskId = raw !== undefined && isUuid(raw) ? raw.toLowerCase() : null;
+  const taskId = auditedTaskId(req);
   const outcome = await deps.db.transaction(async (tx) => {
     await auditRequest(tx, req, { action: 'task.delete', actorUserId: user.id, taskId });
     if (taskId === null) return null;
     const deleted = await deleteTaskInTransaction(tx, { ownerId: user.id, taskId });
-    if (deleted) return { deleted, objects: deleted as TaskObjects };
-    const tombstone = await deletedTaskObjects(tx, { ownerId: user.id, taskId });
+    if (deleted) return { deleted, objects: deleted };
+    const tombstone = await findDeletedTaskObjects(tx, { ownerId: user.id, taskId });
     return tombstone ? { deleted: null, objects: tombstone } : null;
   });
   if (!outcome) throw notFound();
@@ -89,27 +84,4 @@ async function eraseOrReport(
       headers: { 'retry-after': String(ERASURE_RETRY_AFTER_SECONDS) },
     });
   }
-}
-
-/** The objects of the owner's deleted task (the tombstone keeps its keys), or null. */
-async function deletedTaskObjects(db: Queryable, input: { ownerId: string; taskId: string }): Promise<TaskObjects | null> {
-  const { rows } = await db.query<{
-    upload_key: string;
-    results_prefix: string;
-    html_key: string | null;
-    text_key: string | null;
-    json_key: string | null;
-  }>(
-    `SELECT f.s3_key AS upload_key, t.results_prefix, r.html_key, r.text_key, r.json_key
-     FROM tasks t JOIN files f ON f.id = t.file_id LEFT JOIN results r ON r.task_id = t.id
-     WHERE t.id = $1 AND t.owner_id = $2 AND t.status = 'deleted'`,
-    [input.taskId, input.ownerId],
-  );
-  const row = rows[0];
-  if (!row) return null;
-  return {
-    uploadKey: row.upload_key,
-    resultsPrefix: row.results_prefix,
-    resultKeys: [row.html_key, row.text_key, row.json_key].filter((k): k is string => k !== null),
-  };
 }

@@ -672,6 +672,19 @@ export interface DeletedTask {
   resultsPrefix: string;
 }
 
+/** What erasure needs: the objects a task may have in the bucket. */
+export type TaskObjects = Pick<DeletedTask, 'uploadKey' | 'resultKeys' | 'resultsPrefix'>;
+
+interface ResultKeysRow {
+  html_key: string | null;
+  text_key: string | null;
+  json_key: string | null;
+}
+
+/** The result documents a task's row names (none before it completed). */
+const resultKeysOf = (row: ResultKeysRow): string[] =>
+  [row.html_key, row.text_key, row.json_key].filter((k): k is string => k !== null);
+
 /**
  * Deletes the owner's task: status → deleted (with history), the original file name and the
  * extracted text are nulled, the tombstone and its history stay for the audit trail. Returns the
@@ -707,15 +720,7 @@ export async function deleteTaskInTransaction(
   const previousStatus = locked[0]?.status;
   if (previousStatus === undefined || previousStatus === 'deleted') return null;
 
-  const { rows } = await tx.query<
-    TaskRow & {
-      seq: number;
-      upload_key: string;
-      html_key: string | null;
-      text_key: string | null;
-      json_key: string | null;
-    }
-  >(
+  const { rows } = await tx.query<TaskRow & ResultKeysRow & { seq: number; upload_key: string }>(
     `WITH t AS (
        UPDATE tasks
        SET status = 'deleted', deleted_at = now(), updated_at = clock_timestamp(), lease_until = NULL, lease_token = NULL
@@ -741,9 +746,25 @@ export async function deleteTaskInTransaction(
     previousStatus,
     seq: row.seq,
     uploadKey: row.upload_key,
-    resultKeys: [row.html_key, row.text_key, row.json_key].filter((k): k is string => k !== null),
+    resultKeys: resultKeysOf(row),
     resultsPrefix: row.results_prefix,
   };
+}
+
+/**
+ * The objects of the owner's deleted task (the tombstone keeps its keys), or null: a repeated
+ * DELETE erases them again.
+ */
+export async function findDeletedTaskObjects(db: Queryable, input: { ownerId: string; taskId: string }): Promise<TaskObjects | null> {
+  if (!isUuid(input.taskId) || !isUuid(input.ownerId)) return null;
+  const { rows } = await db.query<ResultKeysRow & { upload_key: string; results_prefix: string }>(
+    `SELECT f.s3_key AS upload_key, t.results_prefix, r.html_key, r.text_key, r.json_key
+     FROM tasks t JOIN files f ON f.id = t.file_id LEFT JOIN results r ON r.task_id = t.id
+     WHERE t.id = $1 AND t.owner_id = $2 AND t.status = 'deleted'`,
+    [input.taskId, input.ownerId],
+  );
+  const row = rows[0];
+  return row ? { uploadKey: row.upload_key, resultsPrefix: row.results_prefix, resultKeys: resultKeysOf(row) } : null;
 }
 
 // ---------------------------------------------------------------------------------------------
