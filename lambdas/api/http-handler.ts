@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
+import { USER_ROLES } from '../../src/domain/task';
 import { DEFAULT_MAX_BODY_BYTES, parseJsonBody } from '../../src/http/body';
 import { problemResponse } from '../../src/http/problem';
 import type { ApiRequest, ApiResponse, Principal } from '../../src/http/request';
@@ -29,7 +30,7 @@ const SECURITY_HEADERS = {
  */
 const authorizerContextSchema = z.object({
   userId: z.uuid(),
-  role: z.enum(['user', 'admin']),
+  role: z.enum(USER_ROLES),
   sessionId: z.uuid(),
   mfa: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]),
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ROUTES, type RouteId, type RouteSpec } from '../../lambdas/api/routes';
+import { USER_ROLES } from '../domain/task';
 import { createInviteBodySchema } from './admin/invites';
 import { listUsersQuerySchema } from './admin/users';
 import { loginBodySchema, logoutBodySchema, refreshBodySchema, registerBodySchema, tokenResponseSchema, userSchema } from './auth/schemas';
@@ -53,7 +54,7 @@ const retryAfter = { 'Retry-After': { description: 'Seconds to wait before tryin
 const accountSchema = z.object({
   id: z.uuid(),
   email: z.string(),
-  role: z.enum(['user', 'admin']),
+  role: z.enum(USER_ROLES),
   status: z.enum(['active', 'disabled', 'pending']),
   createdAt: z.iso.datetime(),
 });

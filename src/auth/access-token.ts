@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTHeaderParameters } from 'jose';
 import * as z from 'zod';
+import { USER_ROLES } from '../domain/task';
 import type { Clock } from '../ports/clock';
 import type { Principal } from '../http/request';
 import { TOKEN_ALGORITHM, type PublicKeys, type SigningKeys } from './signing-keys';
@@ -51,7 +52,7 @@ export class InvalidTokenError extends Error {
 
 const claimsSchema = z.object({
   sub: z.uuid(),
-  role: z.enum(['user', 'admin']),
+  role: z.enum(USER_ROLES),
   sid: z.uuid(),
   mfa: z.boolean(),
 });

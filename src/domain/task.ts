@@ -118,7 +118,9 @@ export function taskError<C extends TaskErrorCode>(code: C, ...details: Paramete
   return { code, message };
 }
 
-export type UserRole = 'user' | 'admin';
+/** The roles the users table allows (its CHECK constraint); every schema takes them from here. */
+export const USER_ROLES = ['user', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
 
 export interface UserRecord {
   id: string;

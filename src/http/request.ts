@@ -3,7 +3,9 @@
  * (lambdas/api/http-handler.ts) and local mode build these from their own inputs.
  */
 
-export type Role = 'user' | 'admin';
+import type { UserRole } from '../domain/task';
+
+export type Role = UserRole;
 
 /** Who the access token says is calling. Cores still re-check the user and session in the database. */
 export interface Principal {

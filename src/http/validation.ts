@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isUuid } from '../domain/ids';
 import { notFound, validationFailed, type FieldError } from './problem';
 import type { ApiRequest } from './request';
 
@@ -19,15 +20,13 @@ export function parseQuery<S extends z.ZodType>(schema: S, req: Pick<ApiRequest,
   return parseOrThrow(schema, req.query, '(query)');
 }
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * A path id (UUID), lower-cased. A malformed id answers exactly like a missing resource (404),
  * so ids cannot be probed by their shape.
  */
 export function parsePathId(req: Pick<ApiRequest, 'pathParameters'>, name = 'id'): string {
   const value = req.pathParameters[name];
-  if (value === undefined || !UUID_RE.test(value)) throw notFound();
+  if (value === undefined || !isUuid(value)) throw notFound();
   return value.toLowerCase();
 }
 

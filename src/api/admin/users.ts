@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { requireAdmin } from '../../auth/authenticate';
 import { disableUser, enableUser, listAccounts, type AccountSummary } from '../../db/repositories/accounts';
 import { revokeUserSessions } from '../../db/repositories/sessions';
-import { isUuid } from '../../db/repositories/rows';
+import { isUuid } from '../../domain/ids';
 import { conflict, notFound, validationFailed } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parsePathId, parseQuery } from '../../http/validation';

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { USER_ROLES } from '../../domain/task';
 
 /** Request and response shapes of the auth routes (also the source of the OpenAPI document). */
 
@@ -27,7 +28,7 @@ export const refreshBodySchema = z.strictObject({ refreshToken: opaqueTokenSchem
 
 export const logoutBodySchema = z.strictObject({});
 
-export const userSchema = z.object({ id: z.uuid(), email: z.string(), role: z.enum(['user', 'admin']) });
+export const userSchema = z.object({ id: z.uuid(), email: z.string(), role: z.enum(USER_ROLES) });
 
 export const tokenResponseSchema = z.object({
   accessToken: z.string(),

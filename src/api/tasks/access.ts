@@ -1,5 +1,5 @@
 import { requireUser, type AuthenticatedUser } from '../../auth/authenticate';
-import { isUuid } from '../../db/repositories/rows';
+import { isUuid } from '../../domain/ids';
 import { parsePathId } from '../../http/validation';
 import type { ApiRequest } from '../../http/request';
 import { auditRequest } from '../audit';

@@ -1,6 +1,6 @@
 import type { UserRole } from '../../domain/task';
 import type { Queryable } from '../database';
-import { isUuid } from './rows';
+import { isUuid } from '../../domain/ids';
 
 /**
  * Account state the API checks on every authenticated request and at login: whether the user

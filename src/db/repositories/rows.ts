@@ -182,8 +182,3 @@ export const mapHistory = (r: TaskHistoryRow): TaskHistoryRecord => ({
   errorCode: r.error_code,
   at: r.at,
 });
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Ids arrive from URLs; a malformed one is answered like a missing row rather than a SQL error. */
-export const isUuid = (s: string): boolean => UUID_RE.test(s);

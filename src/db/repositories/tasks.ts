@@ -19,6 +19,7 @@ import {
   assertTransition,
   isTaskStatus,
 } from '../../domain/task';
+import { isUuid } from '../../domain/ids';
 import { resultsPrefix as buildResultsPrefix, uploadKey as buildUploadKey } from '../../domain/storage-keys';
 import type { Database, Queryable } from '../database';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -28,7 +29,6 @@ import {
   type ResultRow,
   type TaskHistoryRow,
   type TaskRow,
-  isUuid,
   mapHistory,
   mapPrefixedFile,
   mapResult,

@@ -1,6 +1,7 @@
+import { isUuid } from '../../domain/ids';
 import type { UserRecord, UserRole } from '../../domain/task';
 import { isUniqueViolation, type Queryable } from '../database';
-import { isUuid, mapUser, type UserRow } from './rows';
+import { mapUser, type UserRow } from './rows';
 
 export class EmailTakenError extends Error {
   constructor() {
