@@ -69,15 +69,31 @@ export class PipelineQueues extends Construct {
   }
 
   private newQueue(id: string, props: PipelineQueuesProps, queueProps: sqs.QueueProps): sqs.Queue {
-    return new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.key,
-      // Reuse a data key for 5 minutes (the default) to keep KMS calls, and their cost, bounded.
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-      ...queueProps,
-    });
+    return encryptedQueue(this, id, props.key, queueProps);
   }
+}
+
+/** A queue encrypted with `key` and TLS-only; `props` adds retention, redrive and timeouts. */
+export function encryptedQueue(scope: Construct, id: string, key: kms.IKey, props: sqs.QueueProps = {}): sqs.Queue {
+  return new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.KMS,
+    encryptionMasterKey: key,
+    // Reuse a data key for 5 minutes (the default) to keep KMS calls, and their cost, bounded.
+    dataKeyReuse: Duration.minutes(5),
+    enforceSSL: true,
+    ...props,
+  });
+}
+
+/**
+ * SendMessage on an encrypted queue, and its key for SQS to encrypt the message with: exactly
+ * what a producer needs (grantSendMessages would add Encrypt and ReEncrypt, which SQS never uses).
+ */
+export function grantSendToEncryptedQueue(grantee: iam.IGrantable, queue: sqs.IQueue, key: kms.IKey): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
+  );
 }
 
 /**

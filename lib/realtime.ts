@@ -11,13 +11,14 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { ConnectionsTable } from './connections-table';
 import { EVENT_BUS_NAME, TASK_EVENT_SOURCE, TASK_STATUS_CHANGED } from './event-bus';
 import type { Monitoring } from './monitoring';
-import { createNodeFunction, type NodeFunctionProps } from './node-function';
+import { createNodeFunction, invokedSynchronously, type NodeFunctionProps } from './node-function';
 import type { NotifiedStatusTable } from './notified-status-table';
+import { encryptedQueue, grantSendToEncryptedQueue } from './queues';
 import type { TicketsTable } from './tickets-table';
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -218,13 +219,7 @@ export class Realtime extends Construct {
   }
 
   private newDeadLetterQueue(id: string, props: RealtimeProps, what: string): sqs.Queue {
-    const queue = new sqs.Queue(this, id, {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queueKey,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
-      retentionPeriod: Duration.days(props.deadLetterRetentionDays),
-    });
+    const queue = encryptedQueue(this, id, props.queueKey, { retentionPeriod: Duration.days(props.deadLetterRetentionDays) });
     const reason = `This queue is itself a dead-letter queue (${what}); it is alarmed, and its messages (ids and states only) are for inspection: a client re-reads task state over HTTP on reconnect.`;
     Validations.of(queue).acknowledge({ id: 'AwsSolutions-SQS3', reason }, { id: 'Serverless-SQSRedrivePolicy', reason });
     return queue;
@@ -265,8 +260,7 @@ export class Realtime extends Construct {
 function sqsDestination(queue: sqs.IQueue, key: kms.IKey): lambda.IDestination {
   return {
     bind: (_scope, fn) => {
-      fn.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-      fn.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
+      grantSendToEncryptedQueue(fn, queue, key);
       return { destination: queue.queueArn };
     },
   };
@@ -274,11 +268,8 @@ function sqsDestination(queue: sqs.IQueue, key: kms.IKey): lambda.IDestination {
 
 /** Synchronous handlers behind the WebSocket API. */
 function acknowledgeWebSocketHandler(fn: NodejsFunction, burstLimit: number): void {
-  const reason =
-    'Invoked synchronously by API Gateway (WebSocket routes and the $connect authorizer): the client receives the error, and a dead-letter queue only receives failed asynchronous invocations.';
   Validations.of(fn).acknowledge(
-    { id: 'HIPAA.Security-LambdaDLQ', reason },
-    { id: 'Serverless-LambdaDLQ', reason },
+    ...invokedSynchronously('by API Gateway (WebSocket routes and the $connect authorizer)', 'the client receives the error'),
     {
       id: 'HIPAA.Security-LambdaConcurrency',
       reason: `Bounded by the WebSocket stage throttle (burst ${burstLimit}); reserving concurrency would take it from the account pool and fail deployments in accounts with a low quota.`,
