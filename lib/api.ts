@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -16,7 +16,7 @@ import { ApiWaf } from './api-waf';
 import type { Database } from './database';
 import { DocumentAccess, type DocumentBucket } from './document-access';
 import type { Network } from './network';
-import { createNodeFunction } from './node-function';
+import { createNodeFunction, invokedSynchronously } from './node-function';
 import { RESULTS_PREFIX, UPLOADS_PREFIX } from './storage';
 import type { TicketsTable } from './tickets-table';
 import type { ConnectionsTable } from './connections-table';
@@ -129,13 +129,8 @@ export class HttpApi extends Construct {
 
   constructor(scope: Construct, id: string, props: HttpApiProps) {
     super(scope, id);
-    this.handlerSecurityGroup = new ec2.SecurityGroup(this, 'HandlerSecurityGroup', {
-      vpc: props.network.vpc,
-      description: 'API handlers: PostgreSQL and the VPC endpoints only',
-      allowAllOutbound: false,
-    });
+    this.handlerSecurityGroup = props.network.newEndpointClientGroup(this, 'HandlerSecurityGroup', 'API handlers: PostgreSQL and the VPC endpoints only');
     props.database.allowConnectionsFrom(this.handlerSecurityGroup);
-    props.network.allowEndpointAccessFrom(this.handlerSecurityGroup);
 
     this.authorizer = this.newAuthorizerFunction(props);
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -322,22 +317,12 @@ export class HttpApi extends Construct {
   }
 }
 
-function invokedSynchronously(by: string): { id: string; reason: string }[] {
-  const reason = `Invoked synchronously ${by}: the caller receives the error, and a dead-letter queue only receives failed asynchronous invocations.`;
-  return [
-    { id: 'HIPAA.Security-LambdaDLQ', reason },
-    { id: 'Serverless-LambdaDLQ', reason },
-  ];
-}
-
 /** Settings every handler reads, plus what its route touches (names from lambdas/api/runtime.ts). */
 function handlerEnvironment(route: RouteSpec, props: HttpApiProps): Record<string, string> {
   const { settings } = props;
   const access = ROUTE_ACCESS[route.id as RouteId] ?? [];
   return {
-    ...props.database.connectionEnvironment('untxt_api'),
-    // The runtime's CA bundle holds the RDS CAs; Node does not load it unless asked.
-    NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    ...props.database.lambdaConnectionEnvironment('untxt_api'),
     REGISTRATION_MODE: settings.registrationMode,
     MAX_UPLOAD_BYTES: String(settings.maxUploadBytes),
     MAX_PAGES: String(settings.maxPages),

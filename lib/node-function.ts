@@ -60,6 +60,19 @@ export function createNodeFunction(scope: Construct, id: string, props: NodeFunc
   });
 }
 
+/**
+ * The dead-letter-queue acknowledgements of a function that is only ever invoked synchronously:
+ * a DLQ only receives failed asynchronous invocations, so it would never receive anything.
+ * `by` names the caller, `outcome` where a failure goes instead.
+ */
+export function invokedSynchronously(by: string, outcome = 'the caller receives the error'): { id: string; reason: string }[] {
+  const reason = `Invoked synchronously ${by}: ${outcome}; a dead-letter queue only receives failed asynchronous invocations.`;
+  return [
+    { id: 'HIPAA.Security-LambdaDLQ', reason },
+    { id: 'Serverless-LambdaDLQ', reason },
+  ];
+}
+
 /** What AWSLambdaVPCAccessExecutionRole grants: Lambda attaches the function to the VPC with these. */
 export const VPC_NETWORK_INTERFACE_ACTIONS = [
   'ec2:CreateNetworkInterface',
