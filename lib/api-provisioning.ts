@@ -1,6 +1,5 @@
 import * as path from 'node:path';
 import { CustomResource, Duration, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -11,7 +10,7 @@ import { Construct } from 'constructs';
 import type { Database } from './database';
 import type { DatabaseMigrations } from './migrations';
 import type { Network } from './network';
-import { createNodeFunction } from './node-function';
+import { createNodeFunction, invokedSynchronously } from './node-function';
 
 export interface ApiProvisioningProps {
   readonly network: Network;
@@ -80,11 +79,7 @@ export class ApiProvisioning extends Construct {
       );
     }
 
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: network.vpc,
-      description: 'API provisioning: PostgreSQL and the VPC endpoints only',
-      allowAllOutbound: false,
-    });
+    const securityGroup = network.newEndpointClientGroup(this, 'SecurityGroup', 'API provisioning: PostgreSQL and the VPC endpoints only');
     this.function = createNodeFunction(this, 'Function', {
       entry: path.join(__dirname, '..', 'lambdas', 'provision', 'handler.ts'),
       description: 'Generates the JWT signing key set and creates the first admin (deploy time)',
@@ -95,19 +90,16 @@ export class ApiProvisioning extends Construct {
       vpc: network.vpc,
       vpcSubnets: network.subnets,
       securityGroups: [securityGroup],
-      environment: {
-        ...database.connectionEnvironment('untxt_api'),
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-      },
+      environment: database.lambdaConnectionEnvironment('untxt_api'),
       logKey: props.logKey,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.removalPolicy,
     });
-    const synchronous =
-      'Invoked synchronously by the custom resource provider framework during deployment: a failure fails the deployment and is reported by CloudFormation; a dead-letter queue only receives failed asynchronous invocations.';
     Validations.of(this.function).acknowledge(
-      { id: 'HIPAA.Security-LambdaDLQ', reason: synchronous },
-      { id: 'Serverless-LambdaDLQ', reason: synchronous },
+      ...invokedSynchronously(
+        'by the custom resource provider framework during deployment',
+        'a failure fails the deployment and is reported by CloudFormation',
+      ),
       {
         id: 'Serverless-LambdaTracing',
         reason: 'Runs once per deployment that changes it, as one synchronous call; its JSON logs record the outcome.',
@@ -117,7 +109,6 @@ export class ApiProvisioning extends Construct {
     for (const secret of [this.signingSecret, this.firstAdminSecret]) grantSecretAccess(this.function, secret, props.dataKey, 'readWrite');
     database.grantConnect(this.function, 'untxt_api');
     database.allowConnectionsFrom(this.function);
-    network.allowEndpointAccessFrom(this.function);
 
     const provider = this.newProvider(props);
     const resource = new CustomResource(this, 'Resource', {

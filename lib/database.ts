@@ -135,11 +135,22 @@ export class Database extends Construct {
 
   /** Environment variables a function needs to connect with IAM authentication. */
   connectionEnvironment(dbUser: DatabaseLoginRole): Record<string, string> {
+    return { ...this.serverEnvironment(), DB_USER: dbUser };
+  }
+
+  /**
+   * connectionEnvironment for a Lambda function, plus the runtime's CA bundle: it holds the RDS
+   * CAs, and Node 20+ Lambda runtimes do not load it unless asked. Without a user (the migration
+   * function, which logs in with the master secret) there is no DB_USER.
+   */
+  lambdaConnectionEnvironment(dbUser?: DatabaseLoginRole): Record<string, string> {
     return {
-      DB_HOST: this.hostname,
-      DB_PORT: String(this.port),
-      DB_NAME: this.databaseName,
-      DB_USER: dbUser,
+      ...(dbUser === undefined ? this.serverEnvironment() : this.connectionEnvironment(dbUser)),
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
     };
+  }
+
+  private serverEnvironment(): Record<string, string> {
+    return { DB_HOST: this.hostname, DB_PORT: String(this.port), DB_NAME: this.databaseName };
   }
 }

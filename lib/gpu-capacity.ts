@@ -22,8 +22,6 @@ export const WORKER_UID = 10001;
 /** The worker's stop timeout (DESIGN: release within 90 s, exit 0); the agent's default is 30 s. */
 export const CONTAINER_STOP_TIMEOUT = Duration.seconds(120);
 
-export { ROOT_VOLUME_IOPS, ROOT_VOLUME_THROUGHPUT_MIBPS };
-
 export interface GpuCapacityProps {
   readonly network: Network;
   readonly instance: GpuInstanceType;
@@ -59,12 +57,11 @@ export class GpuCapacity extends Construct {
       vpc: network.vpc,
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
     });
-    this.instanceSecurityGroup = new ec2.SecurityGroup(this, 'InstanceSecurityGroup', {
-      vpc: network.vpc,
-      description: 'GPU worker instances: the ECS agent and image pulls, to the VPC endpoints only',
-      allowAllOutbound: false,
-    });
-    network.allowEndpointAccessFrom(this.instanceSecurityGroup);
+    this.instanceSecurityGroup = network.newEndpointClientGroup(
+      this,
+      'InstanceSecurityGroup',
+      'GPU worker instances: the ECS agent and image pulls, to the VPC endpoints only',
+    );
 
     const role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { Annotations, Duration, IgnoreMode, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -120,12 +120,7 @@ export class GpuWorker extends Construct {
     });
     this.cluster = this.capacity.cluster;
 
-    this.taskSecurityGroup = new ec2.SecurityGroup(this, 'TaskSecurityGroup', {
-      vpc: props.network.vpc,
-      description: 'GPU worker tasks: PostgreSQL and the VPC endpoints only',
-      allowAllOutbound: false,
-    });
-    props.network.allowEndpointAccessFrom(this.taskSecurityGroup);
+    this.taskSecurityGroup = props.network.newEndpointClientGroup(this, 'TaskSecurityGroup', 'GPU worker tasks: PostgreSQL and the VPC endpoints only');
     props.database.allowConnectionsFrom(this.taskSecurityGroup);
     props.network.allowS3Bucket(props.models.bucket, 'read');
 

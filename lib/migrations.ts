@@ -1,13 +1,12 @@
 import * as path from 'node:path';
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as triggers from 'aws-cdk-lib/triggers';
 import { Construct } from 'constructs';
 import type { Database } from './database';
 import type { Network } from './network';
-import { createNodeFunction } from './node-function';
+import { createNodeFunction, invokedSynchronously } from './node-function';
 
 export interface DatabaseMigrationsProps {
   readonly network: Network;
@@ -18,9 +17,6 @@ export interface DatabaseMigrationsProps {
 }
 
 const MIGRATION_TIMEOUT = Duration.minutes(5);
-
-const INVOKED_SYNCHRONOUSLY =
-  'Invoked synchronously (RequestResponse) by the deploy-time trigger: a failure fails the deployment and is reported by CloudFormation; a dead-letter queue only ever receives failed asynchronous invocations.';
 
 /**
  * Runs the migrations and provisions the IAM login roles during every deployment that changes
@@ -34,11 +30,7 @@ export class DatabaseMigrations extends Construct {
   constructor(scope: Construct, id: string, props: DatabaseMigrationsProps) {
     super(scope, id);
     const { network, database } = props;
-    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: network.vpc,
-      description: 'Migration trigger: PostgreSQL and the VPC endpoints only',
-      allowAllOutbound: false,
-    });
+    const securityGroup = network.newEndpointClientGroup(this, 'SecurityGroup', 'Migration trigger: PostgreSQL and the VPC endpoints only');
     this.function = createNodeFunction(this, 'Function', {
       entry: path.join(__dirname, '..', 'lambdas', 'migrate', 'handler.ts'),
       description: 'Applies database migrations and provisions the IAM login roles (deploy-time trigger)',
@@ -49,24 +41,14 @@ export class DatabaseMigrations extends Construct {
       vpc: network.vpc,
       vpcSubnets: network.subnets,
       securityGroups: [securityGroup],
-      environment: {
-        MASTER_SECRET_ARN: database.masterSecret.secretArn,
-        DB_HOST: database.hostname,
-        DB_PORT: String(database.port),
-        DB_NAME: database.databaseName,
-        // Node 20+ Lambda runtimes do not load the Amazon CA bundle (which holds the RDS CAs) unless asked.
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-      },
+      // No DB_USER: this function logs in with the master secret.
+      environment: { MASTER_SECRET_ARN: database.masterSecret.secretArn, ...database.lambdaConnectionEnvironment() },
       logKey: props.logKey,
       logRetentionDays: props.logRetentionDays,
       logRemovalPolicy: props.logRemovalPolicy,
     });
     Validations.of(this.function).acknowledge(
-      {
-        id: 'HIPAA.Security-LambdaDLQ',
-        reason: INVOKED_SYNCHRONOUSLY,
-      },
-      { id: 'Serverless-LambdaDLQ', reason: INVOKED_SYNCHRONOUSLY },
+      ...invokedSynchronously('(RequestResponse) by the deploy-time trigger', 'a failure fails the deployment and is reported by CloudFormation'),
       {
         id: 'Serverless-LambdaTracing',
         reason:
@@ -75,7 +57,6 @@ export class DatabaseMigrations extends Construct {
     );
     database.masterSecret.grantRead(this.function);
     database.allowConnectionsFrom(this.function);
-    network.allowEndpointAccessFrom(this.function);
 
     this.trigger = new triggers.Trigger(this, 'Trigger', {
       handler: this.function,

@@ -118,6 +118,16 @@ export class Network extends Construct {
   }
 
   /**
+   * A security group with no outbound rule but HTTPS to the VPC endpoints (allowEndpointAccessFrom);
+   * the caller adds the rest (PostgreSQL, for most). Created in the caller's scope under its id.
+   */
+  newEndpointClientGroup(scope: Construct, id: string, description: string): ec2.SecurityGroup {
+    const securityGroup = new ec2.SecurityGroup(scope, id, { vpc: this.vpc, description, allowAllOutbound: false });
+    this.allowEndpointAccessFrom(securityGroup);
+    return securityGroup;
+  }
+
+  /**
    * Lets a VPC resource reach the interface endpoints: HTTPS egress from its security groups to the
    * endpoints' group, and ingress on the endpoints' group from each of them (nothing else gets in).
    */

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Duration, Size, Stack, Validations, type CfnElement, type RemovalPolicy } from 'aws-cdk-lib';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,14 +9,14 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { BundlingOptions, NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Database } from './database';
 import { DocumentAccess, type DocumentBucket } from './document-access';
 import type { Monitoring } from './monitoring';
 import type { Network } from './network';
-import { createNodeFunction, type NodeFunctionProps } from './node-function';
-import { INTAKE_FUNCTION_TIMEOUT, type PipelineQueues } from './queues';
+import { createNodeFunction, invokedSynchronously, type NodeFunctionProps } from './node-function';
+import { encryptedQueue, grantSendToEncryptedQueue, INTAKE_FUNCTION_TIMEOUT, type PipelineQueues } from './queues';
 import { UPLOADS_PREFIX } from './storage';
 
 const REPO_ROOT = path.join(__dirname, '..');
@@ -88,13 +88,8 @@ export class Pipeline extends Construct {
   constructor(scope: Construct, id: string, props: PipelineProps) {
     super(scope, id);
     const { network, database, queues } = props;
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: network.vpc,
-      description: 'Pipeline functions: PostgreSQL and the VPC endpoints only',
-      allowAllOutbound: false,
-    });
+    this.securityGroup = network.newEndpointClientGroup(this, 'SecurityGroup', 'Pipeline functions: PostgreSQL and the VPC endpoints only');
     database.allowConnectionsFrom(this.securityGroup);
-    network.allowEndpointAccessFrom(this.securityGroup);
     const documents = new DocumentAccess(props.documents);
 
     this.intake = this.newFunction('IntakeFunction', props, {
@@ -116,11 +111,7 @@ export class Pipeline extends Construct {
     );
     acknowledgeEventSourceConsumer(this.intake, 'the intake queue', 'the intake DLQ');
 
-    this.sweeperDeadLetter = new sqs.Queue(this, 'SweeperDeadLetter', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.queueKey,
-      dataKeyReuse: Duration.minutes(5),
-      enforceSSL: true,
+    this.sweeperDeadLetter = encryptedQueue(this, 'SweeperDeadLetter', props.queueKey, {
       retentionPeriod: Duration.days(props.deadLetterRetentionDays),
     });
     Validations.of(this.sweeperDeadLetter).acknowledge({
@@ -211,8 +202,7 @@ export class Pipeline extends Construct {
       vpcSubnets: network.subnets,
       securityGroups: [this.securityGroup],
       environment: {
-        ...database.connectionEnvironment('untxt_worker'),
-        NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+        ...database.lambdaConnectionEnvironment('untxt_worker'),
         DOCUMENTS_BUCKET: props.documents.bucket.bucketName,
         JOBS_QUEUE_URL: queues.jobs.queueUrl,
         EVENT_BUS_NAME: props.bus.eventBusName,
@@ -233,7 +223,7 @@ export class Pipeline extends Construct {
   private grantIntake(fn: NodejsFunction, props: PipelineProps, documents: DocumentAccess): void {
     documents.grantRead(fn, UPLOADS_PREFIX);
     documents.grantErase(fn, [UPLOADS_PREFIX]);
-    grantSendJobs(fn, props.queues.jobs, props.queueKey);
+    grantSendToEncryptedQueue(fn, props.queues.jobs, props.queueKey);
     props.bus.grantPutEventsTo(fn);
     props.database.grantConnect(fn, 'untxt_worker');
   }
@@ -249,25 +239,16 @@ export class Pipeline extends Construct {
   }
 }
 
-/**
- * SendMessage on the jobs queue, and the queue key for SQS to encrypt the message with: exactly
- * what a producer needs (grantSendMessages would add Encrypt and ReEncrypt, which SQS never uses).
- */
-function grantSendJobs(grantee: iam.IGrantable, queue: sqs.IQueue, key: kms.IKey): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
-  );
-}
-
 function acknowledgeEventSourceConsumer(fn: NodejsFunction, source: string, failures: string): void {
-  const reason = `Invoked synchronously by the Lambda event source mapping of ${source}: a failed record returns to the queue and, after the receive limit, goes to ${failures}; a function DLQ only receives failed asynchronous invocations.`;
+  const synchronous = invokedSynchronously(
+    `by the Lambda event source mapping of ${source}`,
+    `a failed record returns to the queue and, after the receive limit, goes to ${failures}`,
+  );
   Validations.of(fn).acknowledge(
-    { id: 'HIPAA.Security-LambdaDLQ', reason },
-    { id: 'Serverless-LambdaDLQ', reason },
+    ...synchronous,
     {
       id: 'Serverless-LambdaEventSourceMappingDestination',
-      reason: `SQS event source mappings take no on-failure destination (only stream and Kafka sources do). ${reason}`,
+      reason: `SQS event source mappings take no on-failure destination (only stream and Kafka sources do). ${synchronous[0].reason}`,
     },
     {
       id: 'HIPAA.Security-LambdaConcurrency',
