@@ -75,12 +75,15 @@ const origins = (): z.ZodType<string[]> =>
   );
 
 const logRetention = (): z.ZodType<number> =>
-  z.preprocess(
-    (value) => (typeof value === 'string' && value.trim() !== '' ? Number(value) : value),
+  fromContext(
     z.number({ error: 'must be a number' }).refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
       error: `must be one of the CloudWatch Logs retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
     }),
   );
+
+/** One of a fixed list of names; the error lists them. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
 
 export const REMOVAL_POLICIES = ['retain', 'snapshot', 'destroy'] as const;
 export type DataRemovalPolicy = (typeof REMOVAL_POLICIES)[number];
@@ -146,7 +149,7 @@ export const SETTINGS = {
   eventArchiveRetentionDays: setting(integer(1, 3650), 30, 'Days the archive of untxt.tasks events on the bus is kept (replay window).'),
   logRetentionDays: setting(logRetention(), 365, 'Days CloudWatch log groups (functions, flow logs, database) are kept.'),
   registrationMode: setting(
-    z.enum(REGISTRATION_MODES, { error: `must be one of ${REGISTRATION_MODES.join(', ')}` }),
+    oneOf(REGISTRATION_MODES),
     'invite' as RegistrationMode,
     'Who may create an account: open (anyone), invite (an admin\'s single-use code) or approval (accounts wait for an admin).',
   ),
@@ -179,20 +182,20 @@ export const SETTINGS = {
     'SHA-256 of the staged weights\' untxt-manifest.json (scripts/stage-weights.ts prints it); empty until staged, and the worker cannot start without it.',
   ),
   gpuInstanceType: setting(
-    z.enum(GPU_INSTANCE_TYPE_NAMES, { error: `must be one of ${GPU_INSTANCE_TYPE_NAMES.join(', ')}` }),
+    oneOf(GPU_INSTANCE_TYPE_NAMES),
     'g6e.xlarge' as GpuInstanceTypeName,
     'EC2 instance type of the GPU workers (one GPU each; lib/gpu-instances.ts lists the choices and their GPU memory).',
   ),
   gpuMaxInstances: setting(integer(1, 100), 2, 'Most GPU instances (and worker tasks) at once; the fleet scales to zero when idle.'),
   gpuCapacity: setting(
-    z.enum(GPU_PURCHASE_OPTIONS, { error: `must be one of ${GPU_PURCHASE_OPTIONS.join(', ')}` }),
+    oneOf(GPU_PURCHASE_OPTIONS),
     'on-demand' as GpuPurchaseOption,
     'GPU instances On-Demand or Spot (an interruption drains the task; page checkpoints keep the work done).',
   ),
   scaleToZeroIdleMinutes: setting(integer(1, 1440), 15, 'Minutes the jobs queue must stay empty (visible and in flight) before the GPU fleet scales to zero.'),
   maxPagesInFlight: setting(integer(1, 256), 32, 'Pages one GPU worker sends to vLLM at once, across its jobs (also vLLM\'s --max-num-seqs).'),
   dataRemovalPolicy: setting(
-    z.enum(REMOVAL_POLICIES, { error: `must be one of ${REMOVAL_POLICIES.join(', ')}` }),
+    oneOf(REMOVAL_POLICIES),
     'retain' as DataRemovalPolicy,
     'What stack deletion does to stored data (bucket, database, keys, logs): retain, snapshot (database; others retain) or destroy (buckets must be emptied first, or deletion fails).',
   ),
