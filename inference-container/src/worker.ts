@@ -33,6 +33,7 @@ import {
 import { pageCheckpointKey, pagePreviewKey, resultKeys } from '../../src/domain/storage-keys';
 import { taskError, type TaskError, type TaskErrorCode, type TaskRecord } from '../../src/domain/task';
 import { PageFailedError, UnreadablePageError, type OcrEngine, type OcrPage, type PageFailureReason, type PageImage } from '../../src/ocr/engine';
+import { PagePool } from '../../src/ocr/page-pool';
 import { assembleDocument } from '../../src/pipeline/assemble';
 import { publishStatus } from '../../src/pipeline/events';
 import { DEFAULT_INTAKE_LIMITS } from '../../src/pipeline/intake';
@@ -45,7 +46,6 @@ import type { Clock } from '../../src/ports/clock';
 import type { EventBus } from '../../src/ports/event-bus';
 import type { JobQueue, QueueMessage } from '../../src/ports/job-queue';
 import type { ObjectStore } from '../../src/ports/object-store';
-import { PagePool } from './page-pool';
 import { ProtectionHolder, noScaleInProtection, type ScaleInProtection } from './scale-in-protection';
 
 export interface WorkerOptions {

@@ -1,13 +1,13 @@
 /**
- * A bound on pages in flight across all jobs. The model server batches whatever is in flight
- * (one page at a time would leave most of a GPU idle); the bound keeps memory (rendered pages)
- * and the server's queue in check. FIFO, so a long document cannot starve one queued after it
- * for ever.
+ * A bound on pages in flight: at most `size` holders at once, first come first served. The
+ * worker bounds pages across all its jobs with one (the model server batches whatever is in
+ * flight, and one page at a time would leave most of a GPU idle; the bound keeps memory, the
+ * rendered pages, and the server's queue in check); the Qwen engine bounds its requests to the
+ * server with another. FIFO, so a long document cannot starve one queued after it for ever.
  */
 export class PagePool {
   private active = 0;
-  private peak = 0;
-  private readonly waiting: Array<{ grant: () => void; cancel: (reason: unknown) => void }> = [];
+  private readonly waiting: Array<{ grant: () => void }> = [];
 
   constructor(readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be a positive integer');
@@ -17,17 +17,8 @@ export class PagePool {
     return this.active;
   }
 
-  /** Most pages that were in flight at once since the last reset. */
-  get peakInFlight(): number {
-    return this.peak;
-  }
-
   get queued(): number {
     return this.waiting.length;
-  }
-
-  resetPeak(): void {
-    this.peak = this.active;
   }
 
   /**
@@ -58,7 +49,6 @@ export class PagePool {
           this.take();
           resolve();
         },
-        cancel: reject,
       };
       const onAbort = (): void => {
         const i = this.waiting.indexOf(entry);
@@ -72,7 +62,6 @@ export class PagePool {
 
   private take(): void {
     this.active += 1;
-    this.peak = Math.max(this.peak, this.active);
   }
 
   private release(): void {

@@ -39,6 +39,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { PageFailedError, type OcrBlock, type OcrEngine, type OcrPage, type PageFailureReason, type PageImage, type RecognizeOptions } from './engine';
+import { PagePool } from './page-pool';
 import { answerConfidence } from './qwen-confidence';
 import { parseQwenHtml } from './qwen-html';
 import { DEFAULT_BLANK_CHECK, looksBlank, modelPng, type BlankCheck } from './qwen-image';
@@ -188,7 +189,7 @@ export class QwenVllmEngine implements OcrEngine {
   private readonly orientation: OrientationDetector | null;
   /** The default detector is the engine's to close; one passed in belongs to the caller. */
   private readonly ownsOrientation: boolean;
-  private readonly slots: Slots;
+  private readonly slots: PagePool;
   private readonly closing = new AbortController();
   private readonly now: () => number;
   /** Chat completions received, of any page: a request's failure while this rose was not the server's alone. */
@@ -199,13 +200,14 @@ export class QwenVllmEngine implements OcrEngine {
 
   private constructor(private readonly options: Resolved) {
     if (options.temperatures.length === 0) throw new RangeError('temperatures must hold at least one value');
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) throw new RangeError('concurrency must be a positive integer');
     this.name = `vllm/${options.model}`;
     this.concurrency = options.concurrency;
     this.url = `${options.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.orientation = options.orientation === 'none' ? null : (options.orientation ?? new TesseractOrientationDetector());
     this.ownsOrientation = options.orientation === undefined;
-    this.slots = new Slots(options.concurrency);
+    this.slots = new PagePool(options.concurrency);
     this.now = options.now ?? Date.now;
   }
 
@@ -328,7 +330,7 @@ export class QwenVllmEngine implements OcrEngine {
 
   /** One HTTP exchange; throws AttemptFailed for whatever another attempt might fix or for a refusal. */
   private async post(body: Record<string, unknown>, signal: AbortSignal): Promise<Completion> {
-    const release = await this.slots.take(signal);
+    const release = await this.slots.slot(signal);
     const timeout = AbortSignal.timeout(this.options.requestTimeoutMs);
     const completionsBefore = this.completions;
     try {
@@ -433,43 +435,6 @@ function finishFailure(reason: string | null | undefined): PageFailureReason {
       return 'server_error';
     default:
       return 'malformed';
-  }
-}
-
-/** At most `size` holders at once, first come first served; a waiter leaves when its signal aborts. */
-class Slots {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-
-  constructor(size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError('concurrency must be a positive integer');
-    this.free = size;
-  }
-
-  async take(signal: AbortSignal): Promise<() => void> {
-    signal.throwIfAborted();
-    if (this.free > 0) this.free -= 1;
-    else
-      await new Promise<void>((resolve, reject) => {
-        const grant = (): void => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        };
-        const onAbort = (): void => {
-          this.waiting.splice(this.waiting.indexOf(grant), 1);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        this.waiting.push(grant);
-      });
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free += 1;
-    };
   }
 }
 
