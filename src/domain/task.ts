@@ -37,10 +37,6 @@ export function isTerminal(status: TaskStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-export function allowedTransitions(from: TaskStatus): readonly TaskStatus[] {
-  return NEXT[from];
-}
-
 export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
   return NEXT[from].includes(to);
 }
@@ -205,15 +201,5 @@ export interface TaskHistoryRecord {
   fromStatus: TaskStatus | null;
   toStatus: TaskStatus;
   errorCode: string | null;
-  at: Date;
-}
-
-export interface AuditEventRecord {
-  id: number;
-  actorUserId: string | null;
-  action: string;
-  taskId: string | null;
-  sourceIp: string | null;
-  requestId: string | null;
   at: Date;
 }

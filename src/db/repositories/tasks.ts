@@ -18,6 +18,7 @@ import {
   type TaskStatus,
   assertTransition,
   isTaskStatus,
+  isTerminal,
 } from '../../domain/task';
 import { isUuid } from '../../domain/ids';
 import { resultsPrefix as buildResultsPrefix, uploadKey as buildUploadKey } from '../../domain/storage-keys';
@@ -299,9 +300,7 @@ async function explainRefusedClaim(db: Queryable, taskId: string): Promise<Claim
   );
   const t = rows[0];
   if (!t) return { claimed: false, reason: 'missing' };
-  if (t.status === 'completed' || t.status === 'failed' || t.status === 'deleted') {
-    return { claimed: false, reason: 'terminal' };
-  }
+  if (isTerminal(t.status)) return { claimed: false, reason: 'terminal' };
   if (t.status === 'processing' && t.lease_live && t.lease_until) {
     return { claimed: false, reason: 'leased', leaseUntil: t.lease_until };
   }
