@@ -18,6 +18,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import type { OcrEngine } from '../../src/ocr/engine';
+import { TesseractOrientationDetector, type OrientationDetector } from '../../src/ocr/qwen-orientation';
 import { DEFAULT_QWEN_OPTIONS, QwenVllmEngine } from '../../src/ocr/qwen-vllm-engine';
 import { TesseractEngine, type TesseractEngineOptions } from '../../src/ocr/tesseract-engine';
 import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/rasterize';
@@ -111,18 +112,23 @@ export function pagePoolSize(env: Env, engineConcurrency: number): number {
 export interface OcrEngines {
   engine: OcrEngine;
   fallback?: OcrEngine;
-  /** Closes both engines (pending pages are rejected). */
+  /** Closes both engines and the Qwen engine's orientation detector (pending pages are rejected). */
   close(): Promise<void>;
 }
 
 export interface EngineFactories {
   qwen(options: Parameters<typeof QwenVllmEngine.create>[0]): OcrEngine;
   tesseract(options: TesseractEngineOptions): Promise<OcrEngine>;
+  /** The Qwen engine's orientation detector, started (its workers ready). */
+  orientation(): Promise<OrientationDetector>;
 }
 
 const DEFAULT_FACTORIES: EngineFactories = {
   qwen: (options) => QwenVllmEngine.create(options),
   tesseract: (options) => TesseractEngine.create(options),
+  // Its own English-only workers, as the engine's default detector has: the fallback's small pool
+  // (and its languages) would change how fast, and how, every page is turned upright.
+  orientation: () => TesseractOrientationDetector.start(),
 };
 
 /**
@@ -144,27 +150,31 @@ export async function createOcrEngines(
     const engine = await factories.tesseract({});
     return { engine, close: () => engine.close() };
   }
+  // Both started now, not on the first page: missing language data stops the worker at start, and
+  // the first pages do not wait for Tesseract workers to load.
+  const [orientation, fallback] = await Promise.allSettled([
+    factories.orientation(),
+    config.fallback === 'tesseract' ? factories.tesseract({ workers: FALLBACK_TESSERACT_WORKERS }) : Promise.resolve(undefined),
+  ]);
+  if (orientation.status === 'rejected' || fallback.status === 'rejected') {
+    await Promise.all([orientation.status === 'fulfilled' && orientation.value.close(), fallback.status === 'fulfilled' && fallback.value?.close()]);
+    throw orientation.status === 'rejected' ? orientation.reason : (fallback as PromiseRejectedResult).reason;
+  }
+  // The detector is passed in, so it is ours to close, not the engine's.
   const engine = factories.qwen({
     baseUrl: config.baseUrl,
     model: config.model,
     maxTokens: config.maxTokens,
     maxTokensCeiling: config.maxTokensCeiling,
     concurrency: options.concurrency,
+    orientation: orientation.value,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  let fallback: OcrEngine | undefined;
-  try {
-    // Started now, not on the first failed page: missing language data stops the worker at start.
-    if (config.fallback === 'tesseract') fallback = await factories.tesseract({ workers: FALLBACK_TESSERACT_WORKERS });
-  } catch (error) {
-    await engine.close();
-    throw error;
-  }
   return {
     engine,
-    ...(fallback ? { fallback } : {}),
+    ...(fallback.value ? { fallback: fallback.value } : {}),
     close: async () => {
-      await Promise.all([engine.close(), fallback?.close()]);
+      await Promise.all([engine.close(), fallback.value?.close(), orientation.value.close()]);
     },
   };
 }

@@ -18,12 +18,20 @@ export interface OrientationDetector {
  * The default detector: Tesseract reads a downscaled copy upright and, only when that does not
  * look like upright text, at 90°, 180° and 270°, and the clearly best angle wins (the same method
  * the CPU engine uses for its own pages). Upright pages, nearly all, cost one small read on the
- * CPU, beside the GPU's work. The Tesseract workers start on first use.
+ * CPU, beside the GPU's work. The Tesseract workers start on first use, or up front with `start`.
  */
 export class TesseractOrientationDetector implements OrientationDetector {
   private engine?: Promise<TesseractEngine>;
 
   constructor(private readonly options: TesseractEngineOptions = { languages: ['eng'] }) {}
+
+  /** A detector whose workers are already started: missing language data fails here, not on a page. */
+  static async start(options?: TesseractEngineOptions): Promise<TesseractOrientationDetector> {
+    const detector = new TesseractOrientationDetector(options);
+    detector.engine = TesseractEngine.create(detector.options);
+    await detector.engine;
+    return detector;
+  }
 
   async detect(image: PageImage, signal?: AbortSignal): Promise<Rotation> {
     signal?.throwIfAborted();

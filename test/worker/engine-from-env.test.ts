@@ -5,8 +5,8 @@ import { StubEngine } from './support/stub-engine';
 const QWEN = { OCR_ENGINE: 'qwen-vllm', MODEL_ID: 'Qwen/Qwen3-VL-8B-Instruct' };
 
 /** Factories that record what they were asked for and hand out stubs that remember being closed. */
-function recordingFactories(options: { tesseractFails?: boolean } = {}) {
-  const made: Array<{ kind: string; options: unknown; engine: StubEngine & { closed: boolean } }> = [];
+function recordingFactories(options: { tesseractFails?: boolean; orientationFails?: boolean } = {}) {
+  const made: Array<{ kind: string; options: unknown; engine: { closed: boolean } }> = [];
   const stub = (kind: string, opts: unknown) => {
     const engine = Object.assign(new StubEngine(kind), { closed: false });
     engine.close = async () => void (engine.closed = true);
@@ -18,6 +18,12 @@ function recordingFactories(options: { tesseractFails?: boolean } = {}) {
     tesseract: async (opts) => {
       if (options.tesseractFails) throw new Error('no language data');
       return stub('tesseract', opts);
+    },
+    orientation: async () => {
+      if (options.orientationFails) throw new Error('no orientation data');
+      const detector = { closed: false, detect: async () => 0 as const, close: async () => void (detector.closed = true) };
+      made.push({ kind: 'orientation', options: undefined, engine: detector });
+      return detector;
     },
   };
   return { made, factories };
@@ -118,7 +124,7 @@ describe('the OCR engines from the environment', () => {
     expect(parse).toThrow(/VLLM_MAX_PIXELS/);
   });
 
-  it('builds the Qwen engine with the pool size as its concurrency, and a small Tesseract pool as the fallback', async () => {
+  it('builds the Qwen engine with the pool size as its concurrency, an orientation detector started up front, and a small Tesseract pool as the fallback', async () => {
     // Prepare
     const { made, factories } = recordingFactories();
 
@@ -126,14 +132,17 @@ describe('the OCR engines from the environment', () => {
     const engines = await createOcrEngines(ocrConfigFromEnv({ ...QWEN, OCR_MAX_TOKENS: '2048' }), { concurrency: 48 }, factories);
 
     // Assess
+    const detector = made.find((m) => m.kind === 'orientation')?.engine;
     expect(made.map((m) => [m.kind, m.options])).toEqual([
-      ['qwen', { baseUrl: 'http://127.0.0.1:8000/v1', model: QWEN.MODEL_ID, maxTokens: 2048, maxTokensCeiling: DEFAULT_QWEN_OPTIONS.maxTokensCeiling, concurrency: 48 }],
+      ['orientation', undefined],
       ['tesseract', { workers: 2 }],
+      ['qwen', { baseUrl: 'http://127.0.0.1:8000/v1', model: QWEN.MODEL_ID, maxTokens: 2048, maxTokensCeiling: DEFAULT_QWEN_OPTIONS.maxTokensCeiling, concurrency: 48, orientation: detector }],
     ]);
+    expect((made[2]!.options as { orientation: unknown }).orientation).toBe(detector);
     expect([engines.engine.name, engines.fallback?.name]).toEqual(['qwen', 'tesseract']);
   });
 
-  it('closes both engines on close, and has no fallback when told none', async () => {
+  it('closes both engines and the orientation detector on close, and has no fallback when told none', async () => {
     // Prepare
     const withFallback = recordingFactories();
     const without = recordingFactories();
@@ -144,12 +153,16 @@ describe('the OCR engines from the environment', () => {
     await both.close();
 
     // Assess
-    expect(withFallback.made.map((m) => m.engine.closed)).toEqual([true, true]);
+    expect(withFallback.made.map((m) => [m.kind, m.engine.closed])).toEqual([
+      ['orientation', true],
+      ['tesseract', true],
+      ['qwen', true],
+    ]);
     expect(alone.fallback).toBeUndefined();
-    expect(without.made.map((m) => m.kind)).toEqual(['qwen']);
+    expect(without.made.map((m) => m.kind)).toEqual(['orientation', 'qwen']);
   });
 
-  it('closes the Qwen engine again when the fallback cannot start, and reports why', async () => {
+  it('closes the orientation detector again, and starts no Qwen engine, when the fallback cannot start, and reports why', async () => {
     // Prepare
     const { made, factories } = recordingFactories({ tesseractFails: true });
 
@@ -158,7 +171,19 @@ describe('the OCR engines from the environment', () => {
 
     // Assess
     await expect(creating).rejects.toThrow('no language data');
-    expect(made.map((m) => [m.kind, m.engine.closed])).toEqual([['qwen', true]]);
+    expect(made.map((m) => [m.kind, m.engine.closed])).toEqual([['orientation', true]]);
+  });
+
+  it('closes the fallback again, and starts no Qwen engine, when the orientation detector cannot start, and reports why', async () => {
+    // Prepare
+    const { made, factories } = recordingFactories({ orientationFails: true });
+
+    // Act
+    const creating = createOcrEngines(ocrConfigFromEnv(QWEN), { concurrency: 4 }, factories);
+
+    // Assess
+    await expect(creating).rejects.toThrow('no orientation data');
+    expect(made.map((m) => [m.kind, m.engine.closed])).toEqual([['tesseract', true]]);
   });
 
   it('builds the real Qwen engine, contacting nothing, named after the served model', async () => {
