@@ -1,10 +1,9 @@
 import * as z from 'zod';
 import { PREVIEW_CONTENT_TYPE, pagePreviewKey } from '../../domain/storage-keys';
-import { getTask } from '../../db/repositories/tasks';
-import { conflict, notFound } from '../../http/problem';
+import { notFound } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import type { ApiDeps } from '../deps';
-import { auditedTaskRequest } from './access';
+import { auditedTaskRequest, completedTaskOf } from './access';
 
 /** A page number as the path carries it: digits only, no sign, no leading zero. */
 const pageNumberSchema = z.string().regex(/^[1-9][0-9]{0,5}$/).transform(Number);
@@ -19,12 +18,8 @@ export async function getPageImageCore(
   req: ApiRequest,
   deps: Pick<ApiDeps, 'db' | 'objectStore' | 'config'>,
 ): Promise<ApiResponse> {
-  const { user, taskId } = await auditedTaskRequest(req, deps, 'task.result.read');
-  const task = await getTask(deps.db, { ownerId: user.id, taskId });
-  if (!task) throw notFound();
-  if (task.status !== 'completed' || !task.result) {
-    throw conflict('not_ready', `The task is ${task.status.replace('_', ' ')}; page images exist only once it has completed.`);
-  }
+  const request = await auditedTaskRequest(req, deps, 'task.result.read');
+  const task = await completedTaskOf(deps, request, 'page images exist');
   const page = pageNumberSchema.safeParse(req.pathParameters.page);
   if (!page.success || page.data > task.result.pageCount) throw notFound();
   const url = await deps.objectStore.presignGet({

@@ -1,10 +1,8 @@
-import { getTask } from '../../db/repositories/tasks';
-import { conflict, notFound } from '../../http/problem';
 import { json, type ApiRequest, type ApiResponse } from '../../http/request';
 import { parseQuery } from '../../http/validation';
 import { InvalidRangeError } from '../../ports/object-store';
 import type { ApiDeps } from '../deps';
-import { auditedTaskRequest } from './access';
+import { auditedTaskRequest, completedTaskOf } from './access';
 import { resultQuerySchema, type ResultFormat } from './schemas';
 
 /**
@@ -28,13 +26,10 @@ export async function getResultCore(
   req: ApiRequest,
   deps: Pick<ApiDeps, 'db' | 'objectStore' | 'config'>,
 ): Promise<ApiResponse> {
-  const { user, taskId } = await auditedTaskRequest(req, deps, 'task.result.read');
+  const request = await auditedTaskRequest(req, deps, 'task.result.read');
+  const { taskId } = request;
   const format = parseQuery(resultQuerySchema, req).format ?? 'html';
-  const task = await getTask(deps.db, { ownerId: user.id, taskId });
-  if (!task) throw notFound();
-  if (task.status !== 'completed' || !task.result) {
-    throw conflict('not_ready', `The task is ${task.status.replace('_', ' ')}; a result exists only once it has completed.`);
-  }
+  const task = await completedTaskOf(deps, request, 'a result exists');
   const spec = FORMATS[format];
   const key = task.result[spec.key];
   const presign = () =>
