@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from '../src/adapters/clock';
@@ -9,13 +8,11 @@ import { ensureFirstAdmin, type FirstAdminResult } from '../src/auth/first-admin
 import { scryptHasher } from '../src/auth/password';
 import { loadOrCreateLocalSigningKeys } from '../src/auth/signing-keys-local';
 import type { Database } from '../src/db/database';
-import { ApiError, problemResponse } from '../src/http/problem';
 import type { EventBus } from '../src/ports/event-bus';
 import type { ObjectStore } from '../src/ports/object-store';
-import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
+import type { ConnectionStore } from '../src/realtime/connection-store';
 import { InMemoryTicketStore } from '../src/realtime/tickets/memory-ticket-store';
 import { isRouteModule } from '../lambdas/api/define-handler';
-import { toProxyResult } from '../lambdas/api/http-handler';
 import { ROUTES, type RouteSpec } from '../lambdas/api/routes';
 import { gatewayRoute } from './api-gateway';
 import type { Router } from './router';
@@ -33,6 +30,8 @@ export interface LocalApiParts {
   logger: Logger;
   registrationMode: RegistrationMode;
   maxUploadBytes: number;
+  /** The /ws server's store too: what disable-user deletes is what the local notifier reads. */
+  connections: ConnectionStore;
   tickets?: TicketStore;
 }
 
@@ -44,8 +43,7 @@ export async function buildLocalApiDeps(parts: LocalApiParts): Promise<ApiDeps> 
     objectStore: parts.objectStore,
     eventBus: parts.eventBus,
     tickets: parts.tickets ?? new InMemoryTicketStore(systemClock),
-    // Replaced by the /ws server's own store once it is attached (local/service.ts).
-    connections: new InMemoryConnectionStore(systemClock),
+    connections: parts.connections,
     clock: systemClock,
     signingKeys: await loadOrCreateLocalSigningKeys(parts.dataDir),
     passwords: scryptHasher(),
@@ -56,8 +54,6 @@ export async function buildLocalApiDeps(parts: LocalApiParts): Promise<ApiDeps> 
 
 export interface MountedApi {
   deps: ApiDeps;
-  /** Route ids whose entry file does not exist (yet): they answer 501. */
-  missing: string[];
   /** Set only on the start that created the first admin: print it once, never log it. */
   firstAdmin?: Extract<FirstAdminResult, { created: true }>;
 }
@@ -91,26 +87,14 @@ export function firstAdminNotice(admin: Extract<FirstAdminResult, { created: tru
 export function mountApi(router: Router, deps: ApiDeps, routes: readonly RouteSpec[] = ROUTES): MountedApi {
   const authorize = (authorization: string | undefined) =>
     authorizeBearer(authorization, { keys: deps.signingKeys, settings: deps.config.tokens, clock: deps.clock });
-  const missing: string[] = [];
   for (const route of routes) {
     if (LOCAL_OWN_ROUTES.has(route.id)) continue;
     const file = join(REPO_ROOT, route.entry);
-    if (!existsSync(file)) {
-      missing.push(route.id);
-      router.on(route.method, route.path, ({ res, requestId }) => {
-        const result = toProxyResult(
-          problemResponse(new ApiError({ status: 501, code: 'not_implemented', detail: 'This route is not available yet.' }), requestId),
-          requestId,
-        );
-        res.writeHead(result.statusCode, result.headers as Record<string, string>).end(result.body);
-      });
-      continue;
-    }
     // Loaded by path, so the manifest and what is mounted cannot disagree.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const module: unknown = require(file);
     if (!isRouteModule(module)) throw new Error(`${route.entry} does not export handler and withDeps`);
     router.on(route.method, route.path, gatewayRoute(route, module.withDeps(() => deps), { authorize }));
   }
-  return { deps, missing };
+  return { deps };
 }

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock } from '../src/adapters/clock';
 import { errorSummary } from '../src/adapters/error-summary';
 import { InMemoryJobQueue } from '../src/adapters/local/in-memory-job-queue';
 import { InProcessEventBus } from '../src/adapters/local/in-process-event-bus';
@@ -11,6 +12,7 @@ import { createLocalS3Handler } from '../src/adapters/local/s3-http-handler';
 import { PresignedUrlVerifier } from '../src/adapters/local/sigv4-verifier';
 import type { Database } from '../src/db/database';
 import { runMigrations } from '../src/db/migrate';
+import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
 import { startLocalApi, type MountedApi } from './api';
 import { objectCreatedNotification } from '../src/pipeline/messages';
 import type { LocalConfig } from './config';
@@ -81,6 +83,7 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     const { applied } = await runMigrations(database);
     if (applied.length > 0) logger.info('Applied database migrations', { migrations: applied });
 
+    const queues = createQueues();
     const objectsDir = join(config.dataDir, 'objects');
     const credentials = await loadOrCreateLocalCredentials(objectsDir);
     let baseUrl = '';
@@ -99,7 +102,6 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     });
     await objectStore.init();
 
-    const queues = createQueues();
     const eventBus = new InProcessEventBus(logger);
     cleanup.push(async () => {
       for (const queue of Object.values(queues)) queue.close();
@@ -120,6 +122,8 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
     });
     router.on('ANY', `${OBJECT_STORE_MOUNT}/{proxy+}`, ({ req, res }) => s3Handler(req, res));
     mountWebApp(router, { publicUrl: () => baseUrl });
+    // One store for the API and /ws: what disable-user deletes is what the local notifier reads.
+    const connections = new InMemoryConnectionStore(systemClock);
     const api = await startLocalApi(router, {
       dataDir: config.dataDir,
       db: database,
@@ -128,15 +132,14 @@ export async function startLocalService(config: LocalConfig, options: LocalServi
       logger,
       registrationMode: config.registrationMode,
       maxUploadBytes: config.maxUploadBytes,
+      connections,
     });
 
     const server: Server = createHttpServer(router);
     const address = await listen(server, config.port, config.host);
     cleanup.push(() => closeServer(server));
     // Closed before the server (cleanup runs in reverse): open sockets would keep close() waiting.
-    const websocket = attachLocalWebSocket({ server, tickets: api.deps.tickets, events: eventBus, clock: api.deps.clock, logger });
-    // One store: what disable-user deletes is what the local notifier reads.
-    api.deps.connections = websocket.connections;
+    const websocket = attachLocalWebSocket({ server, tickets: api.deps.tickets, events: eventBus, clock: api.deps.clock, logger, connections });
     cleanup.push(() => websocket.close());
     baseUrl = config.publicUrl ?? `http://${displayHost(config.host)}:${address.port}`;
     // ws-ticket URLs name the WebSocket endpoint, which shares this port at /ws.

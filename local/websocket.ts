@@ -6,7 +6,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { errorSummary } from '../src/adapters/error-summary';
 import type { Clock } from '../src/ports/clock';
 import type { EventSubscriptions } from '../src/ports/event-bus';
-import { MAX_CONNECTION_SECONDS } from '../src/realtime/connection-store';
+import { MAX_CONNECTION_SECONDS, type ConnectionStore } from '../src/realtime/connection-store';
 import type { ConnectionSender } from '../src/realtime/connection-sender';
 import { connect, disconnect, pong } from '../src/realtime/connections';
 import { InMemoryConnectionStore } from '../src/realtime/memory-connection-store';
@@ -32,13 +32,15 @@ export interface LocalWebSocketOptions {
   events: EventSubscriptions;
   clock: Clock;
   logger: Logger;
+  /** Where connections are kept; pass the API's store so disable-user reaches these sockets. */
+  connections?: ConnectionStore;
   /** Overrides for tests; default to API Gateway's limits. */
   maxConnectionMs?: number;
   idleTimeoutMs?: number;
 }
 
 export interface LocalWebSocket {
-  connections: InMemoryConnectionStore;
+  connections: ConnectionStore;
   /** Open sockets. */
   readonly clientCount: number;
   /** Refuses new handshakes, sends every client a close frame (1001), and stops notifying. */
@@ -54,7 +56,7 @@ export interface LocalWebSocket {
  */
 export function attachLocalWebSocket(options: LocalWebSocketOptions): LocalWebSocket {
   const { server, tickets, clock, logger } = options;
-  const connections = new InMemoryConnectionStore(clock);
+  const connections = options.connections ?? new InMemoryConnectionStore(clock);
   const sockets = new Map<string, WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   let closing = false;
@@ -109,11 +111,10 @@ export function attachLocalWebSocket(options: LocalWebSocketOptions): LocalWebSo
     // Stored before any close can be observed (the in-memory store settles within this tick).
     void connect({ connectionId, userId }, { connections, clock });
     const idleMs = options.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
-    let idle = setTimeout(() => ws.close(1001, 'Idle timeout'), idleMs).unref();
+    const idle = setTimeout(() => ws.close(1001, 'Idle timeout'), idleMs).unref();
     const lifetime = setTimeout(() => ws.close(1001, 'Connection lifetime reached'), options.maxConnectionMs ?? MAX_CONNECTION_SECONDS * 1000).unref();
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      clearTimeout(idle);
-      idle = setTimeout(() => ws.close(1001, 'Idle timeout'), idleMs).unref();
+      idle.refresh();
       ws.send(isPing(data, isBinary) ? pong() : NO_ROUTE_FRAME);
     });
     ws.on('error', (error) => logger.debug('WebSocket error', { error: errorSummary(error) }));

@@ -24,9 +24,4 @@ export class InMemoryConnectionStore implements ConnectionStore {
     }
     return ids;
   }
-
-  /** How many connections are held (tests, health). */
-  get size(): number {
-    return this.connections.size;
-  }
 }
