@@ -3,17 +3,17 @@
  * every rule here is unit-tested.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LISTABLE_STATUSES, type ListableStatus } from '../src/domain/upload-types';
 import { CliError, EXIT } from './exit-codes';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
 export const RESULT_FORMATS = ['html', 'text', 'json'] as const;
 export type ResultFormat = (typeof RESULT_FORMATS)[number];
-export const LISTABLE_STATUSES = ['awaiting_upload', 'queued', 'processing', 'completed', 'failed'] as const;
 
 export type Command =
   | { name: 'login' | 'register'; email?: string; passwordStdin: boolean }
   | { name: 'ocr'; files: string[]; format: ResultFormat; out: string }
-  | { name: 'tasks'; status?: (typeof LISTABLE_STATUSES)[number]; limit?: number }
+  | { name: 'tasks'; status?: ListableStatus; limit?: number }
   | { name: 'result'; id: string; format: ResultFormat; out?: string }
   | { name: 'delete'; id: string }
   | { name: 'logout' }
@@ -53,8 +53,6 @@ const COMMAND_OPTIONS: Record<Exclude<Command['name'], 'help' | 'version'>, Opti
   delete: [],
   logout: [],
 };
-
-export const COMMANDS = Object.keys(COMMAND_OPTIONS) as Array<keyof typeof COMMAND_OPTIONS>;
 
 const usage = (message: string): CliError => new CliError(`${message} (see untxt --help)`, EXIT.usage, 'usage');
 
@@ -111,7 +109,7 @@ function buildCommand(name: keyof typeof COMMAND_OPTIONS, args: string[], values
       if (limit !== undefined && Number(limit) > 100) throw usage('--limit must be a whole number from 1 to 100');
       return {
         name,
-        ...(status !== undefined ? { status: status as (typeof LISTABLE_STATUSES)[number] } : {}),
+        ...(status !== undefined ? { status: status as ListableStatus } : {}),
         ...(limit !== undefined ? { limit: Number(limit) } : {}),
       };
     }
@@ -171,3 +169,17 @@ Options for every command:
 
 Tokens are kept per endpoint in \${XDG_CONFIG_HOME:-~/.config}/untxt/credentials.json (mode 0600)
 and refreshed when they expire.`;
+
+/**
+ * `untxt help <command>` and `untxt <command> --help`: that command's lines of HELP and the
+ * options every command takes; the whole of HELP for no command or one it does not list.
+ */
+export function helpText(topic?: string): string {
+  const lines = HELP.split('\n');
+  const start = topic === undefined ? -1 : lines.findIndex((line) => line === `  untxt ${topic}` || line.startsWith(`  untxt ${topic} `));
+  if (start < 0) return HELP;
+  let end = start + 1;
+  // A command's description may continue on further, deeper-indented lines.
+  while (end < lines.length && /^ {3,}\S/.test(lines[end]!)) end++;
+  return ['Usage:', ...lines.slice(start, end), '', HELP.slice(HELP.indexOf('Options for every command:'))].join('\n');
+}

@@ -6,6 +6,7 @@
  * service has no WebSocket, polling alone does the job.
  */
 import WebSocket from 'ws';
+import { isTaskStatus, isTerminal } from '../src/domain/task';
 import { isNewerStatus, taskStatusMessageSchema, type TaskStatusMessage } from '../src/realtime/messages';
 import type { ApiClient } from './client';
 import { CliError, EXIT } from './exit-codes';
@@ -19,7 +20,8 @@ export interface TaskView {
   errorMessage: string | null;
 }
 
-export const TERMINAL = new Set(['completed', 'failed', 'deleted']);
+/** A view's status comes off the wire as a string; one the service does not know never ends. */
+const ended = (status: string): boolean => isTaskStatus(status) && isTerminal(status);
 
 export interface FollowerOptions {
   /** Called whenever a task's view changes. */
@@ -79,7 +81,7 @@ export class TaskFollower {
     });
     this.tasks.set(view.id, { view, done, fail, settled });
     this.options.onUpdate(view);
-    if (TERMINAL.has(view.status)) done(view);
+    if (ended(view.status)) done(view);
     return settled;
   }
 
@@ -91,12 +93,8 @@ export class TaskFollower {
     this.socket?.terminate();
   }
 
-  get isConnected(): boolean {
-    return this.connected;
-  }
-
   private pending(): Followed[] {
-    return [...this.tasks.values()].filter((t) => !TERMINAL.has(t.view.status));
+    return [...this.tasks.values()].filter((t) => !ended(t.view.status));
   }
 
   private async connect(): Promise<void> {
@@ -200,7 +198,7 @@ export class TaskFollower {
 
   /** Moves a task's view forward (never back: a poll may read an older state than a message). */
   private apply(task: Followed, next: TaskView): void {
-    if (TERMINAL.has(task.view.status)) return;
+    if (ended(task.view.status)) return;
     const merged: TaskView = {
       ...task.view,
       ...next,
@@ -211,7 +209,7 @@ export class TaskFollower {
     const changed = merged.status !== task.view.status || merged.pagesDone !== task.view.pagesDone || merged.pageCount !== task.view.pageCount;
     task.view = merged;
     if (changed) this.options.onUpdate(merged);
-    if (TERMINAL.has(merged.status)) task.done(merged);
+    if (ended(merged.status)) task.done(merged);
   }
 
   private failAll(error: unknown): void {

@@ -5,7 +5,7 @@
  */
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HELP, parseInvocation, type Command, type Invocation } from './args';
+import { helpText, parseInvocation, type Command, type Invocation } from './args';
 import { ApiClient, type TokenResponse } from './client';
 import { credentialsPath, CredentialStore } from './credentials';
 import { CliError, EXIT, EXIT_CODE_HELP, type ExitCode } from './exit-codes';
@@ -64,7 +64,7 @@ export async function main(io: CliIo): Promise<ExitCode> {
 async function run(command: Command, ctx: Context): Promise<ExitCode> {
   switch (command.name) {
     case 'help':
-      ctx.io.stdout.write(`${HELP}\n\n${EXIT_CODE_HELP}\n`);
+      ctx.io.stdout.write(`${helpText(command.topic)}\n\n${EXIT_CODE_HELP}\n`);
       return EXIT.ok;
     case 'version':
       ctx.io.stdout.write(`${VERSION}\n`);

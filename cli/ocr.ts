@@ -7,22 +7,17 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
+import { UPLOAD_TYPES } from '../src/domain/upload-types';
 import type { ResultFormat } from './args';
 import type { ApiClient } from './client';
 import { CliError, EXIT, type ExitCode } from './exit-codes';
 import { TaskFollower, type TaskView } from './follow';
 import { createProgressView, type FileProgress } from './progress';
 
-/** Upload types by extension (the service's list: src/api/tasks/schemas.ts UPLOAD_TYPES). */
-export const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  tif: 'image/tiff',
-  tiff: 'image/tiff',
-  webp: 'image/webp',
-};
+/** Upload types by extension, from the service's own list. */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(UPLOAD_TYPES).flatMap(([type, extensions]) => extensions.map((extension) => [extension, type])),
+);
 
 export const RESULT_EXTENSIONS: Record<ResultFormat, string> = { html: 'html', text: 'txt', json: 'json' };
 

@@ -51,6 +51,28 @@ describe('untxt exit codes and error output', () => {
     expect(result.stdout).toContain('130  interrupted');
   });
 
+  it.each([[['help', 'result']], [['result', '--help']]])('prints only the usage of the command asked about (%j)', async (argv) => {
+    // Act
+    const result = await run(argv, env);
+
+    // Assess
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toMatch(/^Usage:\n {2}untxt result <id> \[--format html\|text\|json\] \[--out PATH\]\n {10,}print a result/);
+    expect(result.stdout).toContain('--endpoint URL');
+    expect(result.stdout).toContain('130  interrupted');
+    expect(result.stdout).not.toContain('untxt ocr');
+  });
+
+  it('prints the whole help for a command it does not know', async () => {
+    // Act
+    const result = await run(['help', 'frobnicate'], env);
+
+    // Assess
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stdout).toContain('untxt ocr <files...>');
+    expect(result.stdout).toContain('untxt logout');
+  });
+
   it('exits 1 on a usage error, naming it on stderr', async () => {
     // Act
     const result = await run(['tasks', '--limit', 'many'], env);

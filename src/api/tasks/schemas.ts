@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { TASK_STATUSES } from '../../domain/task';
+import { LISTABLE_STATUSES, UPLOAD_CONTENT_TYPES, UPLOAD_TYPES } from '../../domain/upload-types';
 import { MAX_LIST_LIMIT } from '../../db/repositories/tasks';
 import type { ApiConfig } from '../config';
 
@@ -8,17 +9,8 @@ import type { ApiConfig } from '../config';
  * OpenAPI document is generated from them, so the two cannot disagree.
  */
 
-/** The upload types the service reads, each with the file-name extensions that may declare it. */
-export const UPLOAD_TYPES = {
-  'application/pdf': ['pdf'],
-  'image/png': ['png'],
-  'image/jpeg': ['jpg', 'jpeg'],
-  'image/tiff': ['tif', 'tiff'],
-  'image/webp': ['webp'],
-} as const satisfies Record<string, readonly string[]>;
-
-export type UploadContentType = keyof typeof UPLOAD_TYPES;
-export const UPLOAD_CONTENT_TYPES = Object.keys(UPLOAD_TYPES) as [UploadContentType, ...UploadContentType[]];
+// Re-exported: the API's modules and tests read the upload types from here.
+export { UPLOAD_CONTENT_TYPES, UPLOAD_TYPES, type UploadContentType } from '../../domain/upload-types';
 
 export const MAX_FILENAME_BYTES = 255;
 
@@ -69,9 +61,6 @@ export function createTaskBodySchema(limits: Pick<ApiConfig['limits'], 'maxUploa
       }
     });
 }
-
-/** Tasks a listing can filter on: a deleted task is never shown. */
-const LISTABLE_STATUSES = ['awaiting_upload', 'queued', 'processing', 'completed', 'failed'] as const;
 
 export const DEFAULT_LIST_LIMIT = 20;
 
