@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseBody } from '../../src/adapters/aws/sqs-job-queue';
 import { errorSummary } from '../../src/adapters/error-summary';
 import { handleDeadJob } from '../../src/pipeline/dead-letters';
+import { parseBody } from '../../src/ports/job-queue';
 import { pipelineRuntime } from '../intake/runtime';
 
 const runtime = pipelineRuntime('untxt-dlq');

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { parseBody } from '../../src/adapters/aws/sqs-job-queue';
 import { errorSummary } from '../../src/adapters/error-summary';
 import { handleIntakeMessage, type IntakeDeps } from '../../src/pipeline/intake';
+import { parseBody } from '../../src/ports/job-queue';
 import { intakeDepsFrom, pipelineRuntime } from './runtime';
 
 const runtime = pipelineRuntime('untxt-intake');

@@ -53,3 +53,12 @@ export class StaleReceiptError extends Error {
     this.name = 'StaleReceiptError';
   }
 }
+
+/** S3 notifications and our own messages are JSON; anything else is handed over raw for the consumer to refuse. */
+export function parseBody(raw: string): unknown {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
+}

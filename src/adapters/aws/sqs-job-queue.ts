@@ -9,6 +9,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import {
+  parseBody,
   StaleReceiptError,
   type JobQueue,
   type JsonValue,
@@ -119,14 +120,5 @@ export class SqsJobQueue implements JobQueue {
       inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
       delayed: Number(attributes.ApproximateNumberOfMessagesDelayed ?? 0),
     };
-  }
-}
-
-/** S3 notifications and our own messages are JSON; anything else is handed over raw for the consumer to refuse. */
-export function parseBody(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    return raw;
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../ports/clock';
 import {
+  parseBody,
   StaleReceiptError,
   type JobQueue,
   type JsonValue,
@@ -9,7 +10,6 @@ import {
   type ReceiveMessageOptions,
   type SendMessageOptions,
 } from '../../ports/job-queue';
-import { parseBody } from '../aws/sqs-job-queue';
 import { systemClock } from '../clock';
 
 export interface InMemoryJobQueueOptions {
