@@ -4,7 +4,7 @@ import type { Clock } from '../../ports/clock';
 import type { PresignedGet, PresignedPut, PresignGetInput, PresignPutInput } from '../../ports/object-store';
 
 /** SigV4 presigned URLs cannot live longer than a week. */
-const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
+export const MAX_EXPIRES_IN_SECONDS = 7 * 24 * 3600;
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /**

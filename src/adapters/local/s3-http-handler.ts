@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Clock } from '../../ports/clock';
 import { InvalidObjectKeyError, InvalidRangeError, type ByteRange } from '../../ports/object-store';
+import { sha256HexToBase64 } from '../aws/s3-presign';
 import { systemClock } from '../clock';
 import { errorSummary } from '../error-summary';
 import { ObjectWriteError, resolveRange, type LocalObjectStore, type StoredVersion } from './local-object-store';
@@ -82,9 +83,7 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
     const declared = req.headers['content-length'];
     if (declared === undefined) return { status: 411, code: 'MissingContentLength', message: 'You must provide the Content-Length HTTP header.' };
     const size = Number(declared);
-    if (size > options.maxObjectBytes) {
-      return { status: 400, code: 'EntityTooLarge', message: 'Your proposed upload exceeds the maximum allowed size' };
-    }
+    if (size > options.maxObjectBytes) return writeRefusal('EntityTooLarge');
     const checksum = req.headers[SHA256_HEADER];
     if (checksum !== undefined && (typeof checksum !== 'string' || !SHA256_BASE64.test(checksum))) {
       return { status: 400, code: 'InvalidRequest', message: `Value for ${SHA256_HEADER} header is invalid.` };
@@ -162,7 +161,7 @@ export function createLocalS3Handler(options: LocalS3HandlerOptions): (req: Inco
     if (range) headers['Content-Range'] = `bytes ${slice.start}-${slice.end}/${version.size}`;
     // Like S3: a part of the object has no checksum of its own, so only whole reads carry it.
     else if (query['x-amz-checksum-mode'] === 'ENABLED' || req.headers['x-amz-checksum-mode'] === 'ENABLED') {
-      headers[SHA256_HEADER] = Buffer.from(version.sha256Hex, 'hex').toString('base64');
+      headers[SHA256_HEADER] = sha256HexToBase64(version.sha256Hex);
     }
     res.writeHead(range ? 206 : 200, headers);
     if (req.method === 'HEAD' || version.size === 0) {

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { ALGORITHM_IDENTIFIER, getSigningKey, SignatureV4, UNSIGNED_PAYLOAD } from '@smithy/signature-v4';
+import { MAX_EXPIRES_IN_SECONDS } from '../aws/s3-presign';
 import type { LocalCredentials } from './local-credentials';
 
 /** S3's answer to a request whose presigned query does not hold. */
@@ -21,7 +22,6 @@ export interface PresignedRequest {
   headers: IncomingHttpHeaders;
 }
 
-const MAX_EXPIRES_SECONDS = 7 * 24 * 3600;
 /** How far in the future a signing date may lie, as S3 tolerates clock skew. */
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 const LONG_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -73,8 +73,8 @@ export class PresignedUrlVerifier {
     const signedAt = parseLongDate(longDate);
     if (!signedAt || !longDate.startsWith(credential.shortDate)) return malformed('Invalid X-Amz-Date');
     const expiresIn = Number(query['X-Amz-Expires']);
-    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_SECONDS) {
-      return malformed('X-Amz-Expires must be from 1 to 604800 seconds');
+    if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN_SECONDS) {
+      return malformed(`X-Amz-Expires must be from 1 to ${MAX_EXPIRES_IN_SECONDS} seconds`);
     }
     if (credential.region !== this.region || credential.service !== this.service) {
       return malformed(`Credential should be scoped to a valid region and to the ${this.service} service`);
