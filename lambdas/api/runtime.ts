@@ -1,6 +1,5 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Signer } from '@aws-sdk/rds-signer';
-import type { PoolConfig } from 'pg';
+import { iamPoolConfig } from '../../src/adapters/aws/iam-pool-config';
 import { systemClock } from '../../src/adapters/clock';
 import { apiConfigFromEnv } from '../../src/api/config';
 import { notConfigured, type ApiDeps } from '../../src/api/deps';
@@ -58,7 +57,8 @@ export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>
     return build && value ? build(value) : notConfigured<ApiDeps[K]>(variable);
   };
   return {
-    db: createPgDatabase(iamPoolConfig(env)),
+    // Two connections per container: one request at a time, plus a spare for a transaction.
+    db: createPgDatabase(iamPoolConfig(env, { applicationName: 'untxt-api', max: 2 })),
     objectStore: part('objectStore'),
     eventBus: part('eventBus'),
     tickets: part('tickets'),
@@ -69,42 +69,4 @@ export function buildAwsApiDeps(env: Readonly<Record<string, string | undefined>
     config,
     logger,
   };
-}
-
-/**
- * node-postgres over TLS with IAM authentication: the password is a fresh 15-minute token per new
- * connection. Two connections per container at most (one request at a time, plus a spare for a
- * transaction); the connect timeout stays under API Gateway's 29 s so a resuming Aurora answers
- * 503 with Retry-After instead of a gateway timeout.
- */
-export function iamPoolConfig(env: Readonly<Record<string, string | undefined>>): PoolConfig {
-  const host = required(env, 'DB_HOST');
-  const port = Number(required(env, 'DB_PORT'));
-  const user = required(env, 'DB_USER');
-  const signer = new Signer({ hostname: host, port, username: user, ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}) });
-  return {
-    host,
-    port,
-    database: required(env, 'DB_NAME'),
-    user,
-    password: () => signer.getAuthToken(),
-    ssl: { rejectUnauthorized: true },
-    max: 2,
-    connectionTimeoutMillis: 10_000,
-    idleTimeoutMillis: 60_000,
-    application_name: 'untxt-api',
-  };
-}
-
-function required(env: Readonly<Record<string, string | undefined>>, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-let shared: ApiDeps | undefined;
-
-/** One set per container (which serves one route). */
-export function awsApiDeps(parts: AwsPartBuilders = {}): ApiDeps {
-  return (shared ??= buildAwsApiDeps(process.env, parts));
 }

@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeEventBus } from '../../src/adapters/aws/eventbridge-event-bus';
+import { iamPoolConfig } from '../../src/adapters/aws/iam-pool-config';
 import { createS3Client } from '../../src/adapters/aws/s3-client';
 import { S3ObjectStore } from '../../src/adapters/aws/s3-object-store';
 import { SqsJobQueue } from '../../src/adapters/aws/sqs-job-queue';
@@ -10,9 +11,7 @@ import type { Database } from '../../src/db/database';
 import { createPgDatabase } from '../../src/db/pg-database';
 import type { Clock } from '../../src/ports/clock';
 import { DEFAULT_INTAKE_LIMITS, type IntakeDeps } from '../../src/pipeline/intake';
-import { iamPoolConfig } from '../api/runtime';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { once, positiveInt, required, type Env } from '../shared/env';
 
 /**
  * What the pipeline Lambdas (intake, sweeper, DLQ consumer) share, from the environment:
@@ -37,33 +36,18 @@ export interface PipelineRuntime {
 }
 
 export function pipelineRuntime(serviceName: string, env: Env = process.env): PipelineRuntime {
-  const once = <T>(make: () => T): (() => T) => {
-    let value: T | undefined;
-    return () => (value ??= make());
-  };
   return {
     logger: new Logger({ serviceName }),
     clock: systemClock,
-    db: once(() => createPgDatabase({ ...iamPoolConfig(env), application_name: serviceName, max: 1 })),
+    db: once(() => createPgDatabase(iamPoolConfig(env, { applicationName: serviceName, max: 1 }))),
     objects: once(() => new S3ObjectStore({ client: createS3Client(), bucket: required(env, 'DOCUMENTS_BUCKET') })),
     jobs: once(() => new SqsJobQueue({ client: new SQSClient({}), queueUrl: required(env, 'JOBS_QUEUE_URL') })),
     events: once(() => new EventBridgeEventBus({ client: new EventBridgeClient({}), eventBusName: required(env, 'EVENT_BUS_NAME') })),
   };
 }
 
-export function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-export function positiveInt(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`environment variable ${name} must be a positive integer`);
-  return n;
-}
+// Re-exported: the sweeper and the GPU worker read their settings with it from here.
+export { positiveInt };
 
 export interface PipelinePorts {
   db: Database;

@@ -12,8 +12,7 @@ import type { NotifiedStatusStore } from '../../src/realtime/notified-status';
 import { RecentDeliveries } from '../../src/realtime/notifier';
 import { DynamoDbTicketStore } from '../../src/realtime/tickets/dynamodb-ticket-store';
 import type { TicketStore } from '../../src/realtime/tickets/ticket-store';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { once, required, type Env } from '../shared/env';
 
 /**
  * What the WebSocket functions share, from the environment. They run outside the VPC and carry
@@ -39,10 +38,6 @@ export interface RealtimeRuntime {
 }
 
 export function realtimeRuntime(serviceName: string, env: Env = process.env): RealtimeRuntime {
-  const once = <T>(make: () => T): (() => T) => {
-    let value: T | undefined;
-    return () => (value ??= make());
-  };
   const documentClient = once(() => DynamoDBDocumentClient.from(new DynamoDBClient({})));
   return {
     logger: new Logger({ serviceName }),
@@ -53,10 +48,4 @@ export function realtimeRuntime(serviceName: string, env: Env = process.env): Re
     sender: once(() => ApiGatewayConnectionSender.forEndpoint(required(env, 'WEBSOCKET_CALLBACK_URL'))),
     delivered: new RecentDeliveries(),
   };
-}
-
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
-  return value;
 }

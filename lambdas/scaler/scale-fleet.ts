@@ -2,8 +2,7 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-
 import { DescribeServicesCommand, ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { decideDesiredCount, type ScalerDecision, type ScalerSettings } from '../../src/scaling/scaler';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { positiveInt, required, type Env } from '../shared/env';
 
 /** The one item of the state table: the partition key value, and how long an unrefreshed item lives. */
 export const STATE_ITEM_ID = 'gpu-fleet';
@@ -101,18 +100,6 @@ function count(raw: string | undefined, name: string): number {
   return n;
 }
 
-function required(env: Env, name: string): string {
-  const value = env[name];
-  if (value === undefined || value === '') throw new Error(`environment variable ${name} is not set`);
-  return value;
-}
-
-function positive(env: Env, name: string): number {
-  const n = Number(required(env, name));
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`environment variable ${name} must be a positive integer`);
-  return n;
-}
-
 /**
  * | variable | what |
  * | --- | --- |
@@ -130,9 +117,9 @@ export function scaleFleetConfigFromEnv(env: Env): { target: ScaleFleetTarget; s
       stateTable: required(env, 'STATE_TABLE'),
     },
     settings: {
-      maxTasks: positive(env, 'MAX_TASKS'),
-      jobsPerTask: positive(env, 'JOBS_PER_TASK'),
-      idleMs: positive(env, 'IDLE_MINUTES') * 60_000,
+      maxTasks: positiveInt(env, 'MAX_TASKS'),
+      jobsPerTask: positiveInt(env, 'JOBS_PER_TASK'),
+      idleMs: positiveInt(env, 'IDLE_MINUTES') * 60_000,
     },
   };
 }
