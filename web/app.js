@@ -348,7 +348,7 @@ function setLive(value) {
  * one is a progress update of the same transition, applied only when pagesDone grew or the
  * status differs.
  */
-export function isNewerStatus(last, next) {
+function isNewerStatus(last, next) {
   if (!last || next.seq > last.seq) return true;
   if (next.seq < last.seq) return false;
   return next.pagesDone > last.pagesDone || next.status !== last.status;
