@@ -1,7 +1,5 @@
+import { DEFAULT_VLLM_GPU_MEMORY_UTILIZATION } from '../inference-container/src/vllm-limits';
 import { gpuInstanceType } from './gpu-instances';
-
-/** vLLM's `--gpu-memory-utilization` the container uses (VLLM_GPU_MEMORY_UTILIZATION, 0.90). */
-export const VLLM_GPU_MEMORY_UTILIZATION = 0.9;
 
 /**
  * Below this much GPU memory left for the KV cache (after weights, inside vLLM's share), only a
@@ -22,12 +20,16 @@ export interface ModelFit {
   readonly weightsGiB?: number;
 }
 
-/** Bytes per parameter from the id's quantisation marker: FP8, 4-bit (AWQ/GPTQ/INT4) or BF16. */
-function bytesPerParameter(modelId: string): { bytes: number; precision: string } {
-  if (/fp8/i.test(modelId)) return { bytes: 1, precision: 'FP8' };
-  if (/awq|gptq|int4|4bit/i.test(modelId)) return { bytes: 0.5, precision: '4-bit' };
-  return { bytes: 2, precision: 'BF16' };
+export type Precision = 'FP8' | '4-bit' | 'BF16';
+
+/** The weights' precision from the id's quantisation marker: FP8, 4-bit (AWQ/GPTQ/INT4) or BF16. */
+export function precisionOf(modelId: string): Precision {
+  if (/fp8/i.test(modelId)) return 'FP8';
+  if (/awq|gptq|int4|4bit/i.test(modelId)) return '4-bit';
+  return 'BF16';
 }
+
+const BYTES_PER_PARAMETER: Record<Precision, number> = { FP8: 1, '4-bit': 0.5, BF16: 2 };
 
 /** Total parameters in billions from an id such as `Qwen3-VL-30B-A3B-Instruct` (30; A3B is the active share). */
 function billionsOfParameters(modelId: string): number | undefined {
@@ -52,9 +54,10 @@ export function modelFit(modelId: string, instanceTypeName: string): ModelFit {
       message: `the size of ${modelId} is not in its id; check that its weights fit ${instance.gpuMemoryGiB} GiB (${instance.gpu}, ${instanceTypeName}) with room for the KV cache (inference-container/README.md)`,
     };
   }
-  const { bytes, precision } = bytesPerParameter(modelId);
+  const precision = precisionOf(modelId);
+  const bytes = BYTES_PER_PARAMETER[precision];
   const weightsGiB = (billions * 1e9 * bytes * OVERHEAD) / GIB;
-  const kvCacheGiB = instance.gpuMemoryGiB * VLLM_GPU_MEMORY_UTILIZATION - weightsGiB;
+  const kvCacheGiB = instance.gpuMemoryGiB * DEFAULT_VLLM_GPU_MEMORY_UTILIZATION - weightsGiB;
   const sizing = `${modelId} (${billions}B, ${precision}, about ${weightsGiB.toFixed(1)} GiB of weights) on ${instanceTypeName} (${instance.gpu}, ${instance.gpuMemoryGiB} GiB) leaves about ${kvCacheGiB.toFixed(1)} GiB for the KV cache`;
   if (kvCacheGiB < REFUSE_KV_CACHE_GIB) {
     return { verdict: 'refuse', weightsGiB, message: `${sizing}: too little to start; choose a larger GPU or an FP8 variant` };

@@ -4,7 +4,10 @@
  * this project's own GPU fleet; throughput figures are estimates and say how they were derived.
  * Edit a value here (or pass `--price` to `npm run cost`) to price your own account or region.
  */
+import { DEFAULT_VLLM_GPU_MEMORY_UTILIZATION, PIXELS_PER_IMAGE_TOKEN } from '../inference-container/src/vllm-limits';
+import { SETTINGS } from '../lib/config';
 import { GP3_BASELINE_IOPS, GP3_BASELINE_MIBPS, ROOT_VOLUME_IOPS, ROOT_VOLUME_THROUGHPUT_MIBPS } from '../lib/gpu-root-volume';
+import { DEFAULT_MAX_PAGE_PIXELS } from '../src/pipeline/page-limits';
 
 /** A figure and its provenance. `estimate: true` marks a value derived by reasoning, not read from a price list, datasheet or config. */
 export interface Sourced {
@@ -204,7 +207,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     },
   },
   model: {
-    id: 'Qwen/Qwen3-VL-8B-Instruct',
+    id: SETTINGS.modelId.default,
     languageParamsBillions: estimated(8.2, 'Qwen3-8B, the language model of Qwen3-VL-8B', 'The BF16 checkpoint is ~18 GB in all (ollama.com/library/qwen3-vl:8b-instruct-bf16), about 1.2 GB of it the vision encoder.'),
     languageLayers: published(36, 'Qwen3-VL-8B config, block_count (ollama.com/library/qwen3-vl model metadata)'),
     languageHiddenSize: published(4096, 'Qwen3-VL-8B config, embedding_length'),
@@ -220,7 +223,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
     patchesPerVisualToken: published(4, 'Qwen3-VL-8B vision config: patch_size 16, spatial_merge_size 2'),
   },
   serving: {
-    gpuMemoryUtilization: published(0.9, 'the container\'s VLLM_GPU_MEMORY_UTILIZATION default (vLLM --gpu-memory-utilization)'),
+    gpuMemoryUtilization: published(DEFAULT_VLLM_GPU_MEMORY_UTILIZATION, 'the container\'s VLLM_GPU_MEMORY_UTILIZATION default (vLLM --gpu-memory-utilization)'),
     runtimeReserveGiB: estimated(2, 'estimate', 'Activations of the largest prefill, CUDA graphs and the vision encoder\'s working memory: inside vLLM\'s share but not available to the KV cache.'),
     decodeEfficiency: estimated(
       0.65,
@@ -231,7 +234,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
   },
   workload: {
     visualTokensPerPage: estimated(
-      2441,
+      Math.round(DEFAULT_MAX_PAGE_PIXELS / PIXELS_PER_IMAGE_TOKEN),
       'Qwen3-VL: one visual token per 32×32 pixels (Qwen3-VL cookbook; vLLM max_pixels); the worker bounds a page at 2,500,000 pixels (VLLM_MAX_PIXELS)',
       '2,500,000 ÷ 1,024 ≈ 2,441 tokens at the bound; smaller scans use fewer.',
     ),
@@ -240,7 +243,7 @@ export const COST_ASSUMPTIONS: CostAssumptions = {
       'estimate for a dense page in the qwenvl html format',
       'A dense single-spaced page holds ~500–700 words (~800–1,000 text tokens); the HTML adds ~20–25 tokens of markup and data-bbox per block, 20–40 blocks a page, so ~1,000–1,500 tokens; 1,200 is taken. Sparse pages (letters, forms) produce far fewer, and cost proportionally less.',
     ),
-    pagesInFlight: published(32, 'untxt:maxPagesInFlight default (lib/config.ts), also vLLM --max-num-seqs'),
+    pagesInFlight: published(SETTINGS.maxPagesInFlight.default, 'untxt:maxPagesInFlight default (lib/config.ts), also vLLM --max-num-seqs'),
     utilisation: estimated(
       0.8,
       'estimate',

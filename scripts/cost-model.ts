@@ -4,6 +4,7 @@
  * printing, no I/O: scripts/cost.ts does those, and test/cost/ checks this on hand-built templates.
  */
 import type { GpuInstanceType } from '../lib/gpu-instances';
+import { precisionOf } from '../lib/gpu-sizing';
 import type { CostAssumptions, InstancePrice, Sourced } from './cost-assumptions';
 
 export interface CfnResource {
@@ -324,8 +325,8 @@ export function perPageItems(a: CostAssumptions): PerPageItem[] {
 
 export type Weights = 'BF16' | 'FP8';
 
-/** The precision a model id names: `…-FP8` checkpoints hold FP8 weights, others BF16. */
-export const weightsOf = (modelId: string): Weights => (/fp8/i.test(modelId) ? 'FP8' : 'BF16');
+/** The precision a model id names (lib/gpu-sizing.ts): `…-FP8` checkpoints hold FP8 weights; others are priced as BF16. */
+export const weightsOf = (modelId: string): Weights => (precisionOf(modelId) === 'FP8' ? 'FP8' : 'BF16');
 
 /** What one GPU does with the model, derived from its datasheet and the model's shape. */
 export interface Throughput {

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { DEFAULT_MAX_PAGE_PIXELS } from '../../src/pipeline/page-limits';
 import { DEFAULT_FETCH_IDLE_TIMEOUT_MS, DEFAULT_FETCH_TIMEOUT_MS, WeightsError, type FetchWeightsResult } from './weights';
 import { parseS3Uri } from './weights-s3';
-import { DEFAULT_VLLM_MAX_MODEL_LEN } from './vllm-limits';
+import { DEFAULT_VLLM_GPU_MEMORY_UTILIZATION, DEFAULT_VLLM_MAX_MODEL_LEN } from './vllm-limits';
 
 export type EntrypointLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
@@ -106,7 +106,7 @@ const envSchema = z.object({
   MODEL_FETCH_IDLE_SECONDS: positiveInt(DEFAULT_FETCH_IDLE_TIMEOUT_MS / 1000),
   VLLM_READY_TIMEOUT_SECONDS: positiveInt(900),
   VLLM_PORT: positiveInt(8000, 65535),
-  VLLM_GPU_MEMORY_UTILIZATION: numberVar(0.9, (n) => n > 0 && n <= 1, 'must be a fraction above 0 and at most 1'),
+  VLLM_GPU_MEMORY_UTILIZATION: numberVar(DEFAULT_VLLM_GPU_MEMORY_UTILIZATION, (n) => n > 0 && n <= 1, 'must be a fraction above 0 and at most 1'),
   VLLM_MAX_MODEL_LEN: positiveInt(DEFAULT_VLLM_MAX_MODEL_LEN),
   MAX_PAGES_IN_FLIGHT: positiveInt(32),
   VLLM_MAX_NUM_SEQS: z.string().optional(),

@@ -7,8 +7,11 @@
 /** `--max-model-len`: the tokens one request may hold, prompt and answer together. */
 export const DEFAULT_VLLM_MAX_MODEL_LEN = 16_384;
 
+/** `--gpu-memory-utilization`: vLLM's share of the GPU's memory (weights, KV cache, activations). */
+export const DEFAULT_VLLM_GPU_MEMORY_UTILIZATION = 0.9;
+
 /** Qwen3-VL gives one visual token per 32×32 pixels (16-pixel patches, merged 2×2). */
-const PIXELS_PER_IMAGE_TOKEN = 32 * 32;
+export const PIXELS_PER_IMAGE_TOKEN = 32 * 32;
 
 /** Room for the chat template and the `qwenvl html` prompt around the image (a few dozen tokens in practice). */
 const PROMPT_TOKEN_ALLOWANCE = 256;
