@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks, HIPAASecurityChecks, ServerlessChecks } from 'cdk-nag';
 import { ConfigError, loadConfig, type UntxtConfig } from '../lib/config';
+import { nagPacks } from '../lib/nag-packs';
 import { UntxtStack } from '../lib/untxt-stack';
 
 const app = new App();
@@ -21,5 +21,5 @@ new UntxtStack(app, 'Untxt', {
   description: 'untxt: serverless OCR (documents, pipeline, database, events)',
 });
 // Synthesis fails on any finding that is not acknowledged next to the construct it concerns.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new HIPAASecurityChecks(app), new ServerlessChecks(app));
+Validations.of(app).addPlugins(...nagPacks(app));
 app.synth();
