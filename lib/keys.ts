@@ -49,15 +49,20 @@ export class Keys extends Construct {
   }
 
   private newKey(id: string, description: string, removalPolicy: RemovalPolicy, alias?: string): kms.Key {
-    return new kms.Key(this, id, {
-      description,
-      ...(alias === undefined ? {} : { alias }),
-      enableKeyRotation: true,
-      // The longest window: a scheduled deletion of a key that still protects data can be cancelled.
-      pendingWindow: Duration.days(30),
-      removalPolicy,
-    });
+    return newCustomerKey(this, id, description, removalPolicy, alias);
   }
+}
+
+/** A customer-managed key with the project's settings: yearly rotation, the longest deletion window. */
+export function newCustomerKey(scope: Construct, id: string, description: string, removalPolicy: RemovalPolicy, alias?: string): kms.Key {
+  return new kms.Key(scope, id, {
+    description,
+    ...(alias === undefined ? {} : { alias }),
+    enableKeyRotation: true,
+    // The longest window: a scheduled deletion of a key that still protects data can be cancelled.
+    pendingWindow: Duration.days(30),
+    removalPolicy,
+  });
 }
 
 /** CloudWatch Logs encrypts with a customer key only when the key policy lets the regional service in. */

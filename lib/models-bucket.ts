@@ -1,8 +1,9 @@
 import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { newCustomerKey } from './keys';
 import { privateBucketProps } from './private-bucket';
 
 export interface ModelsBucketProps {
@@ -24,12 +25,7 @@ export class ModelsBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelsBucketProps) {
     super(scope, id);
-    this.key = new kms.Key(this, 'Key', {
-      description: 'untxt model weights',
-      enableKeyRotation: true,
-      pendingWindow: Duration.days(30),
-      removalPolicy: props.removalPolicy,
-    });
+    this.key = newCustomerKey(this, 'Key', 'untxt model weights', props.removalPolicy);
     const bucket = new s3.Bucket(this, 'Bucket', {
       ...privateBucketProps(this.key, { bucket: props.accessLogBucket, prefix: 'models/' }),
       lifecycleRules: [
