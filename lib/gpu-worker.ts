@@ -41,7 +41,7 @@ const MIB_PER_GIB = 1024;
 
 /**
  * The worker's log lines the alarms count, by their `message` (inference-container/src/worker.ts
- * LOG_PAGE_FALLBACK and LOG_MODEL_SERVER_FAILED; test/infra/gpu-worker.test.ts holds them equal).
+ * LOG_PAGE_FALLBACK and LOG_MODEL_SERVER_FAILED; test/infra/gpu-log-messages.test.ts holds them equal).
  * Written out rather than imported: the worker module would bring the pipeline into every synthesis.
  */
 export const WORKER_LOG_MESSAGES = {

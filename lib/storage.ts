@@ -91,7 +91,7 @@ export class DocumentStorage extends Construct {
 function warnBucketsAreNotEmptied(scope: Construct): void {
   Annotations.of(scope).addWarningV2(
     'untxt:destroyNeedsEmptyBuckets',
-    'dataRemovalPolicy=destroy: the documents and access-log buckets are versioned and are not emptied automatically; empty them (every version) before deleting the stack, or the deletion fails.',
+    'dataRemovalPolicy=destroy: the documents, models and access-log buckets are versioned and are not emptied automatically; empty them (every version) before deleting the stack, or the deletion fails.',
   );
 }
 

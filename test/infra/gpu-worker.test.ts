@@ -274,7 +274,7 @@ describe('the GPU capacity', () => {
     expect(device!.Ebs.VolumeSize).toBeGreaterThanOrEqual(100);
   });
 
-  it('provisions the root volume 1,000 MiB/s and 10,000 IOPS, so a cold start is not held at gp3\'s baseline', () => {
+  it('provisions the root volume 600 MiB/s and 6,000 IOPS, so a cold start is not held at gp3\'s baseline', () => {
     // Act
     const [device] = launchTemplateData().BlockDeviceMappings as { Ebs: Record<string, unknown> }[];
 
