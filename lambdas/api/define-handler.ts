@@ -1,6 +1,6 @@
 import type { ApiDeps } from '../../src/api/deps';
 import { toLambdaHandler, type ApiCore, type LambdaHandlerOptions, type ProxyHandler } from './http-handler';
-import { awsApiDeps, type AwsPart, type AwsPartBuilders } from './runtime';
+import { buildAwsApiDeps, type AwsPart, type AwsPartBuilders } from './runtime';
 
 /** What every route entry file exports (see routes.ts). */
 export interface RouteModule {
@@ -21,7 +21,8 @@ export interface RouteModule {
 export function defineHandler(core: ApiCore<ApiDeps>, options: LambdaHandlerOptions & { aws?: AwsPartBuilders } = {}): RouteModule {
   const { aws = {}, ...handlerOptions } = options;
   return {
-    handler: toLambdaHandler(core, () => awsApiDeps(aws), handlerOptions),
+    // toLambdaHandler builds the dependencies once per container (which serves one route).
+    handler: toLambdaHandler(core, () => buildAwsApiDeps(process.env, aws), handlerOptions),
     withDeps: (makeDeps) => toLambdaHandler(core, makeDeps, handlerOptions),
     awsParts: Object.keys(aws) as AwsPart[],
   };

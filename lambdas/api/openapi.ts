@@ -7,7 +7,7 @@ import { toLambdaHandler } from './http-handler';
 
 /**
  * The document needs only the configuration: this function gets no database, bucket or VPC
- * (so not awsApiDeps, which would require the database settings).
+ * (so not buildAwsApiDeps, which would require the database settings).
  */
 const standaloneDeps = (): Pick<ApiDeps, 'config' | 'logger'> => ({
   config: apiConfigFromEnv(process.env),
