@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { PoolConfig } from 'pg';
 import { z } from 'zod';
+import { errorSummary } from '../../src/adapters/error-summary';
 import type { Database } from '../../src/db/database';
 
 /** What the trigger needs to find the database; all from the function's environment. */
@@ -121,7 +122,7 @@ async function waitUntilReachable(db: Database, deps: MigrateDeps): Promise<void
       return;
     } catch (err) {
       if (attempt >= CONNECT_ATTEMPTS) throw err;
-      deps.logger?.warn('database not reachable yet, retrying', { attempt, error: (err as Error).message });
+      deps.logger?.warn('database not reachable yet, retrying', { attempt, error: errorSummary(err) });
       await sleep(CONNECT_RETRY_DELAY_MS);
     }
   }
