@@ -52,7 +52,7 @@ const ALNUM = /[\p{L}\p{N}]/u;
 
 /** The longest loop anywhere in `text`, or null. Cost: O(length × maxPeriod). */
 export function findRepetition(text: string, options: RepetitionOptions = DEFAULT_REPETITION): Repetition | null {
-  return longestLoop(collapse(text), options, () => true);
+  return longestLoop(collapse(text), options, -1);
 }
 
 /**
@@ -66,7 +66,7 @@ export function findLoopAtEnd(text: string, options: RepetitionOptions = DEFAULT
   const s = collapse(text.replace(CUT_TAG, ''));
   let lastWord = s.length - 1;
   while (lastWord >= 0 && !ALNUM.test(s[lastWord]!)) lastWord -= 1;
-  const loop = longestLoop(s, options, (end) => end > lastWord);
+  const loop = longestLoop(s, options, lastWord);
   return loop && stopped && loop.repeats < options.minRepeatsWhenStopped ? null : loop;
 }
 
@@ -74,8 +74,12 @@ function collapse(text: string): string {
   return text.replace(TAG, MARK);
 }
 
-/** The loop covering most characters among those `accept` takes (`end` is where its run stops). */
-function longestLoop(s: string, options: RepetitionOptions, accept: (end: number) => boolean): Repetition | null {
+/**
+ * The loop covering most characters among those whose run stops past index `after` (-1: any).
+ * For each period only the runs that can stop there are scanned, back from the end: a loop at
+ * the end of a long answer costs O(its length × maxPeriod), not the answer's.
+ */
+function longestLoop(s: string, options: RepetitionOptions, after: number): Repetition | null {
   const n = s.length;
   const codes = new Uint16Array(n);
   for (let i = 0; i < n; i += 1) codes[i] = s.charCodeAt(i);
@@ -83,9 +87,13 @@ function longestLoop(s: string, options: RepetitionOptions, accept: (end: number
   let bestCover = 0;
   for (let period = 1; period <= Math.min(options.maxPeriod, n >> 1); period += 1) {
     // `run` counts positions i where s[i] === s[i + period]: a run of r such positions is the
-    // unit s[start, start + period) repeated (r + period) / period times.
+    // unit s[start, start + period) repeated (r + period) / period times. A run stopping at i
+    // ends its loop at i + period, so the first stop that counts is `from`; the run reaching it
+    // is counted backwards.
+    const from = Math.max(0, after - period + 1);
     let run = 0;
-    for (let i = 0; i + period <= n; i += 1) {
+    while (from - run > 0 && codes[from - run - 1] === codes[from - run - 1 + period]) run += 1;
+    for (let i = from; i + period <= n; i += 1) {
       if (i + period < n && codes[i] === codes[i + period]) {
         run += 1;
         continue;
@@ -94,7 +102,7 @@ function longestLoop(s: string, options: RepetitionOptions, accept: (end: number
       const repeats = Math.floor(cover / period);
       if (repeats >= options.minRepeats && cover >= options.minChars && cover > bestCover) {
         const start = i - run;
-        if (ALNUM.test(s.slice(start, start + period)) && accept(i + period)) {
+        if (ALNUM.test(s.slice(start, start + period))) {
           best = { period, repeats };
           bestCover = cover;
         }
