@@ -10,8 +10,7 @@ import { authorizeToken } from './authorizer-core';
  * JWT_PUBLIC_JWKS: the public JWK set as JSON (`{"keys":[{"kty":"OKP","crv":"Ed25519","kid","x"}]}`),
  * the output of the deploy-time key generator (src/auth/signing-key-provisioning.ts). No network
  * call at cold start, no secret to read and no AWS SDK in the bundle; a key rotation is a redeploy.
- * (A Secrets Manager source, never configured by the stack, was dropped for the SDK's weight:
- * src/auth/signing-keys-secrets-manager.ts still offers `secretsManagerPublicKeys`.)
+ * (A Secrets Manager source, never configured by the stack, was dropped for the SDK's weight.)
  * TOKEN_ISSUER / TOKEN_AUDIENCE: optional, must equal the API handlers' values.
  * Never give it the private signing secret: it must not be able to mint tokens.
  */

@@ -8,8 +8,6 @@ import {
   parseJwks,
   privateJwksSchema,
   publicJwks,
-  publicJwksSchema,
-  type PublicKeys,
   type SigningKey,
   type SigningKeys,
   type VerificationKey,
@@ -57,16 +55,4 @@ export function secretsManagerSigningKeys(options: SecretsManagerKeysOptions): S
     current: async (): Promise<SigningKey> => (await keys()).signing,
     verificationKeys: async (): Promise<readonly VerificationKey[]> => (await keys()).verifying,
   };
-}
-
-/**
- * The authorizer, when its public keys live in a secret of their own (public JWK set, no `d`).
- * A private set is refused here on purpose: the authorizer must not be able to sign.
- */
-export function secretsManagerPublicKeys(options: SecretsManagerKeysOptions): PublicKeys {
-  const keys = cachedSecret(options, async (text) => {
-    if (/"d"\s*:/.test(text)) throw new KeyMaterialError('the public key secret holds a private key');
-    return importVerificationKeys(parseJwks(publicJwksSchema, text, 'the public key secret'));
-  });
-  return { verificationKeys: keys };
 }

@@ -6,9 +6,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ManualClock } from '../../src/adapters/clock';
 import { issueAccessToken, verifyAccessToken } from '../../src/auth/access-token';
 import { ensureSigningKeySecret } from '../../src/auth/signing-key-provisioning';
-import { generateSigningJwks, publicJwks, KeyMaterialError } from '../../src/auth/signing-keys';
+import { generateSigningJwks, publicJwks, staticPublicKeys } from '../../src/auth/signing-keys';
 import { LOCAL_SIGNING_KEYS_FILE, loadOrCreateLocalSigningKeys } from '../../src/auth/signing-keys-local';
-import { secretsManagerPublicKeys, secretsManagerSigningKeys } from '../../src/auth/signing-keys-secrets-manager';
+import { secretsManagerSigningKeys } from '../../src/auth/signing-keys-secrets-manager';
 
 const secrets = mockClient(SecretsManagerClient);
 const settings = { issuer: 'untxt', audience: 'untxt-api', accessTokenTtlSeconds: 900 };
@@ -42,11 +42,10 @@ describe('signing keys', () => {
     // Prepare
     const jwks = await generateSigningJwks();
     secrets.on(GetSecretValueCommand, { SecretId: 'signing' }).resolves({ SecretString: JSON.stringify(jwks) });
-    secrets.on(GetSecretValueCommand, { SecretId: 'public' }).resolves({ SecretString: JSON.stringify(publicJwks(jwks)) });
     const clock = new ManualClock(new Date());
-    const client = new SecretsManagerClient({});
-    const signing = secretsManagerSigningKeys({ client, secretId: 'signing', clock });
-    const verifying = secretsManagerPublicKeys({ client, secretId: 'public', clock });
+    const signing = secretsManagerSigningKeys({ client: new SecretsManagerClient({}), secretId: 'signing', clock });
+    // What the authorizer is given (JWT_PUBLIC_JWKS): the public half only.
+    const verifying = staticPublicKeys(publicJwks(jwks));
 
     // Act
     const { token } = await issueAccessToken(signing, settings, clock, principal);
@@ -55,19 +54,7 @@ describe('signing keys', () => {
 
     // Assess
     expect(verified).toEqual(principal);
-    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
-  });
-
-  it('refuse a private key where only the public key belongs', async () => {
-    // Prepare
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(await generateSigningJwks()) });
-    const keys = secretsManagerPublicKeys({ client: new SecretsManagerClient({}), secretId: 'public' });
-
-    // Act
-    const attempt = keys.verificationKeys();
-
-    // Assess
-    await expect(attempt).rejects.toThrow(KeyMaterialError);
+    expect(secrets).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
   });
 
   it('refuse a secret that is not a key set without echoing it', async () => {
