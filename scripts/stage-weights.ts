@@ -20,11 +20,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { createS3Client } from '../src/adapters/aws/s3-client';
-import { MANIFEST_NAME, serializeManifest, sha256Hex, type ManifestFile } from '../inference-container/src/weights';
+import { hashFile, MANIFEST_NAME, serializeManifest, sha256Hex, type ManifestFile } from '../inference-container/src/weights';
 import { parseS3Uri } from '../inference-container/src/weights-s3';
 
 export interface LocalModelFile extends ManifestFile {
@@ -58,12 +57,6 @@ export async function describeModelFolder(folder: string): Promise<LocalModelFil
   await walk(root);
   if (files.length === 0) throw new Error('the model folder holds no files');
   return files.sort((a, b) => (a.path < b.path ? -1 : 1));
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export interface StageOptions {

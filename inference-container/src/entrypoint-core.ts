@@ -478,7 +478,7 @@ async function waitForExit(child: ChildHandle, ms: number, onLate: () => void): 
 const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 /** A process's status as a shell reports it: its code, or 128 + the signal that ended it. */
-export function exitCodeOf(exit: ChildExit): number {
+function exitCodeOf(exit: ChildExit): number {
   if (exit.code !== null) return exit.code;
   return 128 + (exit.signal ? (SIGNAL_NUMBERS[exit.signal] ?? 0) : 0);
 }

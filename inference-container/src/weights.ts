@@ -251,9 +251,14 @@ async function* idleBounded(body: AsyncIterable<Uint8Array>, idleMs: number, sig
 async function isInPlace(target: string, file: ManifestFile, signal: AbortSignal): Promise<boolean> {
   const info = await stat(target).catch(() => undefined);
   if (!info?.isFile() || info.size !== file.size) return false;
+  return (await hashFile(target, signal)) === file.sha256;
+}
+
+/** Hex SHA-256 of the file at `path`, read as a stream (model files are gigabytes). */
+export async function hashFile(path: string, signal?: AbortSignal): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(target, { signal })) hash.update(chunk as Buffer);
-  return hash.digest('hex') === file.sha256;
+  for await (const chunk of createReadStream(path, signal ? { signal } : {})) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }
 
 async function download(open: (key: string) => Promise<AsyncIterable<Uint8Array>>, file: ManifestFile, target: string, signal: AbortSignal): Promise<void> {
