@@ -104,14 +104,18 @@ describe('fuzzing every route', () => {
     const operation = operations[route.path]?.[route.method];
     expect(operation).toBeDefined();
     const idArbitrary = fc.oneof(fc.uuid(), fc.constantFrom(...knownIds), fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }));
+    // Page numbers the known completed task has (1), ones it has not, and ones that are no number at all.
+    const pageArbitrary = route.path.includes('{page}')
+      ? fc.oneof(fc.integer({ min: -2, max: 3 }).map(String), fc.constantFrom('01', '1.0', '1e0', '999999', '9999999'), fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }))
+      : fc.constant('');
     const withBody = route.method !== 'GET';
     const auth = fc.oneof({ weight: 8, arbitrary: fc.constant(tokenFor(route)) }, { weight: 1, arbitrary: fc.constantFrom(undefined, 'garbage', tokens.user) });
 
     // Act & Assess
     await fc.assert(
-      fc.asyncProperty(idArbitrary, queryArbitrary(operation!.queryParams), withBody ? bodyArbitrary(operation!.bodyFields) : fc.constant({ raw: undefined, contentType: undefined }), auth, async (id, query, body, token) => {
+      fc.asyncProperty(idArbitrary, pageArbitrary, queryArbitrary(operation!.queryParams), withBody ? bodyArbitrary(operation!.bodyFields) : fc.constant({ raw: undefined, contentType: undefined }), auth, async (id, page, query, body, token) => {
         const before = await rowCounts();
-        const path = route.path.replace('{id}', encodeURIComponent(id));
+        const path = route.path.replace('{id}', encodeURIComponent(id)).replace('{page}', encodeURIComponent(page));
         const search = query.length > 0 ? `?${new URLSearchParams(query).toString()}` : '';
         const headers: Record<string, string> = {};
         if (token !== undefined) headers.authorization = `Bearer ${token}`;

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { isRouteModule, type RouteModule } from '../../lambdas/api/define-handler';
 import { ROUTES } from '../../lambdas/api/routes';
@@ -6,7 +5,6 @@ import { buildAwsApiDeps, type AwsPart } from '../../lambdas/api/runtime';
 import { ROUTE_ACCESS, type RouteAccess } from '../../lib/api';
 
 const ROOT = join(__dirname, '..', '..');
-const AUTH_AND_ADMIN = ['register', 'login', 'refresh', 'logout', 'me', 'adminListUsers', 'adminDisableUser', 'adminEnableUser', 'adminInvite', 'health'];
 
 describe('the route manifest', () => {
   it('has unique ids and unique method + path pairs', () => {
@@ -28,15 +26,11 @@ describe('the route manifest', () => {
     expect(ROUTES.filter((r) => r.path.startsWith('/v1/admin/')).every((r) => r.auth === 'admin')).toBe(true);
   });
 
-  it.each(AUTH_AND_ADMIN)('points %s at a file exporting handler and withDeps', (id) => {
-    // Prepare
-    const route = ROUTES.find((r) => r.id === id)!;
-
+  it.each(ROUTES.map((r) => [r.id, r] as const))('points %s at a file exporting handler and withDeps', (_id, route) => {
     // Act
     const module: unknown = require(join(ROOT, route.entry));
 
     // Assess
-    expect(existsSync(join(ROOT, route.entry))).toBe(true);
     expect(isRouteModule(module)).toBe(true);
   });
 });
