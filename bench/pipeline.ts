@@ -15,18 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../src/adapters/clock';
-import { InMemoryJobQueue } from '../src/adapters/local/in-memory-job-queue';
-import { runMigrations } from '../src/db/migrate';
-import { openPgliteDatabase } from '../src/db/pglite-database';
-import { createFileAndTask } from '../src/db/repositories/tasks';
-import { createUser } from '../src/db/repositories/users';
 import type { OcrEngine, OcrPage } from '../src/ocr/engine';
 import { TesseractEngine } from '../src/ocr/tesseract-engine';
 import { intakeObject } from '../src/pipeline/intake';
 import { openRasterDocument } from '../src/pipeline/rasterize';
 import { Worker } from '../inference-container/src/worker';
 import { SAMPLE_PAGES, scanPage, textPdf } from '../test/pipeline/support/documents';
-import { MemoryObjectStore, RecordingBus, silentLogger } from '../test/pipeline/support/harness';
+import { pipelineHarness, silentLogger } from '../test/pipeline/support/harness';
 
 const RASTER_PAGES = Number(process.env.BENCH_RASTER_PAGES ?? 20);
 const WORKER_PAGES = Number(process.env.BENCH_WORKER_PAGES ?? 96);
@@ -110,23 +105,12 @@ async function benchWorker(pagePreviews: boolean): Promise<void> {
   const rasterAlone = WORKER_PAGES / ((await rasterAll(pdf)) / 1000);
   const stubCapacity = IN_FLIGHT / (STUB_LATENCY_MS / 1000);
 
-  const db = await openPgliteDatabase();
-  await runMigrations(db);
-  const objects = new MemoryObjectStore();
-  const jobs = new InMemoryJobQueue({ visibilityTimeoutSeconds: 300 });
-  const user = await createUser(db, { email: 'bench-worker@example.com', passwordHash: 'x' });
-  const created = await createFileAndTask(db, {
-    ownerId: user.id,
-    originalName: 'bench.pdf',
-    contentType: 'application/pdf',
-    size: pdf.byteLength,
-    sha256: (await objects.put({ key: 'tmp', body: pdf, contentType: 'application/pdf' })).sha256Hex,
-  });
-  await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
-  const deps = { db, objects, jobs, events: new RecordingBus(), clock: systemClock, logger: silentLogger };
-  await intakeObject({ key: created.file.s3Key }, { ...deps, limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 10_000 } });
+  const h = await pipelineHarness();
+  const { key } = await h.createTask(pdf);
+  await intakeObject({ key }, h.intakeDeps({ limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 10_000 } }));
+  const deps = { db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, clock: systemClock, logger: silentLogger };
   const worker = new Worker({ ...deps, engine: stubEngine }, { maxPagesInFlight: IN_FLIGHT, pollWaitSeconds: 0, progressIntervalMs: 1000, pagePreviews });
-  const [message] = await jobs.receive({ visibilityTimeoutSeconds: 300 });
+  const [message] = await h.jobs.receive({ visibilityTimeoutSeconds: 300 });
 
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(worker.pool.inFlight), 20);
@@ -134,8 +118,7 @@ async function benchWorker(pagePreviews: boolean): Promise<void> {
   const outcome = await worker.handle(message!);
   const seconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
-  jobs.close();
-  await db.close();
+  await h.dispose();
   if (outcome !== 'completed') throw new Error(`worker bench job ended ${outcome}`);
 
   const rate = WORKER_PAGES / seconds;

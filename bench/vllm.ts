@@ -17,11 +17,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../src/adapters/clock';
-import { InMemoryJobQueue } from '../src/adapters/local/in-memory-job-queue';
-import { runMigrations } from '../src/db/migrate';
-import { openPgliteDatabase } from '../src/db/pglite-database';
-import { createFileAndTask, findTaskById } from '../src/db/repositories/tasks';
-import { createUser } from '../src/db/repositories/users';
 import { QwenVllmEngine } from '../src/ocr/qwen-vllm-engine';
 import { modelPng } from '../src/ocr/qwen-image';
 import { intakeObject } from '../src/pipeline/intake';
@@ -30,7 +25,7 @@ import { Worker } from '../inference-container/src/worker';
 import { measureInFlight, pagesOfText } from '../test/ocr/support/in-flight';
 import { OpenAiStubServer } from '../test/ocr/support/openai-stub-server';
 import { textPdf } from '../test/pipeline/support/documents';
-import { MemoryObjectStore, RecordingBus, silentLogger } from '../test/pipeline/support/harness';
+import { pipelineHarness, silentLogger } from '../test/pipeline/support/harness';
 
 const POOL = Number(process.env.BENCH_VLLM_POOL ?? 32);
 const JOBS = Number(process.env.BENCH_VLLM_JOBS ?? 4);
@@ -89,20 +84,13 @@ async function engineAlone(server: OpenAiStubServer, pdf: Uint8Array, pages: num
 }
 
 async function throughWorker(server: OpenAiStubServer, pdf: Uint8Array): Promise<number> {
-  const db = await openPgliteDatabase();
-  await runMigrations(db);
-  const objects = new MemoryObjectStore();
-  const jobs = new InMemoryJobQueue({ visibilityTimeoutSeconds: 300 });
-  const events = new RecordingBus();
-  const user = await createUser(db, { email: 'bench-vllm@example.com', passwordHash: 'x' });
-  const deps = { db, objects, jobs, events, clock: systemClock, logger: silentLogger };
+  const h = await pipelineHarness();
+  const deps = { db: h.database.db, objects: h.objects, jobs: h.jobs, events: h.bus, clock: systemClock, logger: silentLogger };
   const taskIds: string[] = [];
   for (let j = 0; j < JOBS; j += 1) {
-    const sha256 = (await objects.put({ key: 'tmp', body: pdf, contentType: 'application/pdf' })).sha256Hex;
-    const created = await createFileAndTask(db, { ownerId: user.id, originalName: 'bench.pdf', contentType: 'application/pdf', size: pdf.byteLength, sha256 });
-    await objects.put({ key: created.file.s3Key, body: pdf, contentType: 'application/pdf' });
-    await intakeObject({ key: created.file.s3Key }, { ...deps, limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 100_000 } });
-    taskIds.push(created.task.id);
+    const { task, key } = await h.createTask(pdf);
+    await intakeObject({ key }, h.intakeDeps({ limits: { maxPages: 3000, maxImagePixels: 1e8, maxPagesPerDay: 100_000 } }));
+    taskIds.push(task.id);
   }
   const engine = QwenVllmEngine.create({ baseUrl: server.baseUrl, model: MODEL, concurrency: POOL, orientation: 'none' });
   // pollWaitSeconds ≥ 1: the in-memory queue answers an empty 0-second poll at once.
@@ -113,7 +101,7 @@ async function throughWorker(server: OpenAiStubServer, pdf: Uint8Array): Promise
   try {
     for (const id of taskIds) {
       for (;;) {
-        const status = (await findTaskById(db, id))?.status;
+        const { status } = await h.task(id);
         if (status === 'completed') break;
         if (status === 'failed') throw new Error('a bench task failed');
         await new Promise((r) => setTimeout(r, 20));
@@ -124,8 +112,7 @@ async function throughWorker(server: OpenAiStubServer, pdf: Uint8Array): Promise
     await worker.stop();
     await polling;
     await engine.close();
-    jobs.close();
-    await db.close();
+    await h.dispose();
   }
   return (JOBS * PAGES_PER_JOB) / seconds;
 }
