@@ -179,10 +179,13 @@ export function registerRepositorySuite(backend: SuiteBackend): void {
 
       it('lists users after a known one and answers none after a malformed id', async () => {
         // Prepare
-        const first = await newUser(db);
-        const second = await newUser(db);
+        const created = [await newUser(db), await newUser(db)];
+        // Two users made in the same millisecond tie on created_at and are then ordered by their
+        // random ids: take the listing's own order, not the order they were made in.
+        const order = (await listAccounts(db, { limit: 10_000 })).map((a) => a.id);
+        const [first, second] = created.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
         // Act
-        const after = await listAccounts(db, { limit: 100, afterId: first.id });
+        const after = await listAccounts(db, { limit: 10_000, afterId: first.id });
         const malformedAfter = await listAccounts(db, { limit: 5, afterId: 'not-a-uuid' });
         // Assess
         expect(after.map((a) => a.id)).toContain(second.id);
